@@ -1,0 +1,92 @@
+"""The example zoo: small, deterministic HGQ2 models that build in seconds without downloads.
+
+Weights are seeded initialisations, not trained: the examples exist to exercise the
+compiler, C-simulation and cost estimates on realistic shapes, and a trained network's
+accuracy would need a data set this tool cannot download. Each model is calibrated with
+HGQ2's ``trace_minmax`` on seeded inputs so hls4ml derives tight, bit-exact precisions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .errors import UserError
+from .frontends import keras_model  # noqa: F401  (imports Keras quietly, TensorFlow backend)
+
+_SEED = 20261122
+
+
+def _scopes():
+    """HGQ2's recommended defaults: weights kbi with symmetric saturation, activations kif."""
+    from hgq.config import LayerConfigScope, QuantizerConfigScope
+
+    return (
+        QuantizerConfigScope(place="all", default_q_type="kbi", overflow_mode="SAT_SYM"),
+        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP"),
+        LayerConfigScope(enable_ebops=True, beta0=1e-5),
+    )
+
+
+def _calibrate(model: Any, shape: tuple[int, ...]) -> Any:
+    from hgq.utils import trace_minmax
+
+    x = np.random.default_rng(_SEED).normal(0.0, 1.0, size=(2048, *shape)).astype(np.float32)
+    trace_minmax(model, x, batch_size=2048, verbose=0)
+    return model
+
+
+def jet_tagger() -> Any:
+    """HGQ2 MLP 16-64-32-32-5: the hls4ml jet-tagging benchmark shape (16 jet features, 5 classes)."""
+    import keras
+    from hgq.layers import QDense
+
+    keras.utils.set_random_seed(_SEED)
+    s1, s2, s3 = _scopes()
+    with s1, s2, s3:
+        inputs = keras.Input((16,), name="jet_features")
+        x = QDense(64, activation="relu", name="dense_1")(inputs)
+        x = QDense(32, activation="relu", name="dense_2")(x)
+        x = QDense(32, activation="relu", name="dense_3")(x)
+        outputs = QDense(5, name="class_logits")(x)
+        model = keras.Model(inputs, outputs, name="jet_tagger")
+    return _calibrate(model, (16,))
+
+
+def muon_tracker() -> Any:
+    """Conv1D trigger network after the Fast Muon Tracking study: hits in 8 detector layers x
+    24 strips in, 1D convolutions along the strips, dense head regressing the track's
+    position and angle (2 outputs)."""
+    import keras
+    from hgq.layers import QConv1D, QDense, QMaxPool1D
+
+    keras.utils.set_random_seed(_SEED)
+    s1, s2, s3 = _scopes()
+    with s1, s2, s3:
+        inputs = keras.Input((24, 8), name="strip_hits")
+        x = QConv1D(8, 3, activation="relu", name="conv_1")(inputs)
+        x = QMaxPool1D(2, name="pool_1")(x)
+        x = QConv1D(8, 3, activation="relu", name="conv_2")(x)
+        x = QMaxPool1D(2, name="pool_2")(x)
+        x = keras.layers.Flatten(name="flatten")(x)
+        x = QDense(16, activation="relu", name="dense_1")(x)
+        outputs = QDense(2, name="track_params")(x)
+        model = keras.Model(inputs, outputs, name="muon_tracker")
+    return _calibrate(model, (24, 8))
+
+
+EXAMPLES: dict[str, Callable[[], Any]] = {"jet_tagger": jet_tagger, "muon_tracker": muon_tracker}
+
+
+def examples() -> dict[str, str]:
+    """Example names with their one-line descriptions."""
+    return {name: (fn.__doc__ or "").split("\n")[0].strip() for name, fn in EXAMPLES.items()}
+
+
+def example(name: str) -> Any:
+    """Build the named example model (a fresh Keras model each call)."""
+    if name not in EXAMPLES:
+        raise UserError(f"unknown example '{name}'; available: {', '.join(EXAMPLES)}")
+    return EXAMPLES[name]()

@@ -1,0 +1,106 @@
+"""Keras 3 models, plain or quantized with HGQ2, from `.keras` files or in memory.
+
+HGQ2 models are quantization-aware end to end and hls4ml derives every precision from
+their quantizers, so the C-simulation must match them bit for bit: the build treats a
+mismatch as an error. Plain Keras float models are compared with a tolerance instead.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserError
+from .base import InputSpec, LoadedModel
+from .tensorflow_runtime import import_keras_quietly
+
+import_keras_quietly()
+
+
+def _is_hgq_layer(layer: Any) -> bool:
+    return type(layer).__module__.startswith("hgq.")
+
+
+class KerasModel(LoadedModel):
+    """A Keras 3 model (HGQ2 layers allowed)."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.predict(x, verbose=0, batch_size=len(x)), dtype=np.float64)
+
+    def config_from_model(self, backend: str, default_precision: str, reuse_factor: int) -> dict:
+        import hls4ml
+
+        return hls4ml.utils.config_from_keras_model(
+            self.model,
+            granularity="name",
+            backend=backend,
+            default_precision=default_precision,
+            default_reuse_factor=reuse_factor,
+        )
+
+    def convert(self, hls_config: dict, **convert_kwargs: Any):
+        import hls4ml
+
+        return hls4ml.converters.convert_from_keras_model(self.model, hls_config=hls_config, **convert_kwargs)
+
+    @property
+    def n_params(self) -> int:
+        return int(self.model.count_params())
+
+
+def _input_spec(model: Any) -> InputSpec:
+    """Input shape, and the range of the first HGQ2 input quantizer when there is one."""
+    if len(model.inputs) != 1:
+        raise UserError(f"model '{model.name}' has {len(model.inputs)} inputs; fpgaml builds single-input models")
+    shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+    for layer in model.layers:
+        iq = getattr(layer, "iq", None)
+        if _is_hgq_layer(layer) and iq is not None and getattr(iq, "built", False):
+            try:
+                low, high = float(np.min(np.asarray(iq.min))), float(np.max(np.asarray(iq.max)))
+            except (AttributeError, TypeError, ValueError):
+                break
+            if np.isfinite(low) and np.isfinite(high) and high > low:
+                return InputSpec(shape, low, high)
+        if layer.__class__.__name__ != "InputLayer":
+            break
+    return InputSpec(shape)
+
+
+def wrap_keras_model(model: Any) -> KerasModel:
+    """Wrap an in-memory Keras model; HGQ2 models are marked as expected bit-exact."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise UserError(f"expected a keras.Model, got {type(model).__name__}")
+    hgq = any(_is_hgq_layer(layer) for layer in model.layers)
+    return KerasModel(
+        name=model.name,
+        source_format="hgq2" if hgq else "keras",
+        model=model,
+        inputs=_input_spec(model),
+        expect_bit_exact=hgq,
+    )
+
+
+def load_keras_file(path: Path) -> KerasModel:
+    """Load a `.keras` archive with safe_mode, so a Lambda layer carrying code is refused."""
+    import keras
+
+    import hgq  # noqa: F401  (registers HGQ2's layers and quantizers as Keras serializables)
+
+    if not zipfile.is_zipfile(path):
+        raise UserError(f"{path}: not a Keras 3 .keras archive (a zip file); is it corrupt or another format?")
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except ValueError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if "safe_mode" in str(err) or "Lambda" in str(err):
+            raise UserError(f"{path}: refused to load a layer that carries Python code (safe_mode): {first}") from None
+        raise UserError(f"{path}: cannot load Keras model: {first}") from None
+    except (TypeError, KeyError, OSError, zipfile.BadZipFile) as err:
+        raise UserError(f"{path}: cannot load Keras model: {type(err).__name__}: {err}") from None
+    return wrap_keras_model(model)

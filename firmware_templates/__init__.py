@@ -1,0 +1,1 @@
+"""firmware_templates: (placeholder until its issue lands)."""

@@ -1,0 +1,127 @@
+"""The `fpgaml` command: a thin shell over the Python API.
+
+Errors caused by the user's input print one line on stderr and exit with code 2; the
+Python API raises them as :class:`fpgaml.UserError`. Set FPGAML_DEBUG=1 for tracebacks.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Quiet TensorFlow's C++ start-up chatter before anything imports it.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .compiler.errors import UserError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Quantized neural networks to Xilinx FPGAs.")
+console = Console(stderr=True)
+
+
+def _fail(message: str, code: int) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True, markup=True)
+    sys.exit(code)
+
+
+def _shape(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"invalid --input-shape '{text}'; expected comma-separated integers such as 16 or 8,24") from None
+
+
+@app.command()
+def build(
+    model: Annotated[Optional[str], typer.Argument(help="Model: .keras, QKeras .h5, .onnx, or file.py:factory")] = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output directory for the HLS project")] = ...,
+    example: Annotated[Optional[str], typer.Option(help="Build an example from `fpgaml examples`")] = None,
+    part: Annotated[Optional[str], typer.Option(help="Xilinx part or alias (xcvu13p, xcu250, xczu7ev, ...)")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="vivado | vitis")] = None,
+    precision: Annotated[Optional[str], typer.Option(help="Default precision, e.g. 'ap_fixed<16,6>'")] = None,
+    reuse_factor: Annotated[Optional[int], typer.Option(help="Reuse factor for every layer")] = None,
+    strategy: Annotated[Optional[str], typer.Option(help="latency | resource | distributed_arithmetic")] = None,
+    io: Annotated[Optional[str], typer.Option(help="parallel | stream")] = None,
+    clock_period: Annotated[Optional[float], typer.Option(help="Clock period in ns")] = None,
+    config: Annotated[Optional[Path], typer.Option(help="YAML file of build options and an HLSConfig override")] = None,
+    inputs: Annotated[Optional[Path], typer.Option(help="C-sim inputs (.npy, shape (N, *input_shape))")] = None,
+    input_shape: Annotated[Optional[str], typer.Option(help="PyTorch input shape without batch, e.g. 16 or 8,24")] = None,
+    weights: Annotated[Optional[Path], typer.Option(help="PyTorch state_dict loaded into the factory's module")] = None,
+    force: Annotated[bool, typer.Option(help="Replace a non-empty output directory")] = False,
+    no_csim: Annotated[bool, typer.Option("--no-csim", help="Skip the C-simulation check")] = False,
+    synth: Annotated[bool, typer.Option("--synth", help="Run Vivado/Vitis HLS synthesis (tool on PATH)")] = False,
+) -> None:
+    """Convert a model to an hls4ml HLS project and check it bit for bit by C-simulation."""
+    import fpgaml as api
+
+    if (model is None) == (example is None):
+        raise UserError("give exactly one of MODEL or --example NAME")
+    source = api.example(example) if example is not None else model
+    with console.status("starting") as status:
+        result = api.build(
+            source, output, force=force, inputs=inputs, input_shape=_shape(input_shape), weights=weights,
+            config_file=config, on_stage=lambda msg: status.update(msg), part=part, backend=backend,
+            precision=precision, reuse_factor=reuse_factor, strategy=strategy, io=io, clock_period=clock_period,
+            csim=False if no_csim else None, synth=True if synth else None,
+        )
+    _print_summary(result.report, result.output_dir)
+
+
+def _print_summary(report: dict, out: Path) -> None:
+    out_console = Console()
+    cfg, model = report["config"], report["model"]
+    table = Table(title=f"{model['name']} ({model['source_format']}, {model['n_params']} params) -> {out}")
+    table.add_column("item")
+    table.add_column("value")
+    for key in ("part", "backend", "strategy", "io_type", "precision", "reuse_factor", "clock_period"):
+        table.add_row(key, str(cfg[key]))
+    csim = report.get("csim")
+    if csim:
+        table.add_row("csim samples", str(csim["n_samples"]))
+        table.add_row("bit_exact", str(csim["bit_exact"]).lower())
+        table.add_row("max_abs_diff", f"{csim['max_abs_diff']:.6g}")
+        table.add_row("argmax_agreement", "n/a" if csim["argmax_agreement"] is None else f"{csim['argmax_agreement']:.4f}")
+    for key, value in report.get("synthesis", {}).items():
+        if not isinstance(value, dict):
+            table.add_row(f"synth {key}", str(value))
+    table.add_row("time (s)", ", ".join(f"{k[:-2]} {v:.2f}" for k, v in report["timing"].items()))
+    out_console.print(table)
+
+
+@app.command("examples")
+def list_examples() -> None:
+    """List the example models."""
+    from .compiler.examples import examples
+
+    for name, description in examples().items():
+        Console().print(f"[bold]{name}[/]  {description}", highlight=False)
+
+
+def main() -> None:
+    """Entry point: run the Typer app, turning UserError into one line and exit code 2."""
+    try:
+        app()
+    except UserError as err:
+        _fail(str(err), 2)
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+    except Exception as err:  # a bug: say so in one line unless asked for the traceback
+        if os.environ.get("FPGAML_DEBUG"):
+            raise
+        console.print(f"[bold red]internal error:[/] {type(err).__name__}: {err} (FPGAML_DEBUG=1 for a traceback)",
+                      highlight=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""surrogates: (placeholder until its issue lands)."""

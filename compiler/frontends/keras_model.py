@@ -7,7 +7,10 @@ mismatch as an error. Plain Keras float models are compared with a tolerance ins
 
 from __future__ import annotations
 
+import contextlib
+import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +21,18 @@ from .base import InputSpec, LoadedModel
 from .tensorflow_runtime import import_keras_quietly
 
 import_keras_quietly()
+
+
+_NOT_FOUND = re.compile(r"Layer <class '([\w.]+)'> not found in registry")
+
+
+def supported_keras_layers() -> list[str]:
+    """Layer classes hls4ml 1.3 converts: its Keras 3 handlers plus its Keras 2 fallbacks."""
+    from hls4ml.converters.keras_v2_to_hls import get_supported_keras_layers
+    from hls4ml.converters.keras_v3 import layer_handlers
+
+    names = {key.rsplit(".", 1)[-1] for key in layer_handlers} | set(get_supported_keras_layers())
+    return sorted(n for n in names if n.isidentifier())
 
 
 def _is_hgq_layer(layer: Any) -> bool:
@@ -33,18 +48,37 @@ class KerasModel(LoadedModel):
     def config_from_model(self, backend: str, default_precision: str, reuse_factor: int) -> dict:
         import hls4ml
 
-        return hls4ml.utils.config_from_keras_model(
-            self.model,
-            granularity="name",
-            backend=backend,
-            default_precision=default_precision,
-            default_reuse_factor=reuse_factor,
-        )
+        with self._unsupported_layers_named():
+            return hls4ml.utils.config_from_keras_model(
+                self.model,
+                granularity="name",
+                backend=backend,
+                default_precision=default_precision,
+                default_reuse_factor=reuse_factor,
+            )
 
     def convert(self, hls_config: dict, **convert_kwargs: Any):
         import hls4ml
 
-        return hls4ml.converters.convert_from_keras_model(self.model, hls_config=hls_config, **convert_kwargs)
+        with self._unsupported_layers_named():
+            return hls4ml.converters.convert_from_keras_model(self.model, hls_config=hls_config, **convert_kwargs)
+
+    @contextlib.contextmanager
+    def _unsupported_layers_named(self) -> Iterator[None]:
+        """Turn hls4ml's "Layer <class ...> not found in registry" into a one-line UserError."""
+        try:
+            yield
+        except ValueError as err:
+            match = _NOT_FOUND.search(str(err))
+            if not match:
+                raise
+            cls = match.group(1).rsplit(".", 1)[-1]
+            names = [layer.name for layer in self.model.layers if type(layer).__name__ == cls]
+            where = f"layer '{names[0]}'" if names else "a layer"
+            raise UserError(
+                f"{where} of class {cls} is not supported by hls4ml; supported Keras layers: "
+                + ", ".join(supported_keras_layers())
+            ) from None
 
     @property
     def n_params(self) -> int:

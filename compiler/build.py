@@ -101,7 +101,7 @@ class _Chatter:
 
 def _convert(loaded: LoadedModel, opts: BuildOptions, stage: Path, quiet: _Chatter) -> tuple[Any, dict]:
     """Convert with the build's config; re-convert once if a known trap had to be avoided."""
-    config = make_hls_config(loaded, opts)
+    config = quiet.run(lambda: make_hls_config(loaded, opts))
     kwargs = dict(
         output_dir=str(stage),
         project_name=PROJECT_NAME,
@@ -153,7 +153,7 @@ def build(
     say = on_stage or (lambda _msg: None)
     merged = load_config_file(Path(config_file)) if config_file is not None else {}
     merged.update({k: v for k, v in options.items() if v is not None})
-    opts = BuildOptions(**merged)
+    opts = BuildOptions.from_mapping(merged)
     out = Path(output_dir)
     _check_output_dir(out, force)
     if opts.synth:

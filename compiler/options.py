@@ -7,7 +7,7 @@ and so strings that end up in generated C++ and Tcl (precisions) are known to be
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +79,15 @@ class BuildOptions:
         if self.n_samples < 1:
             raise UserError(f"invalid number of C-sim samples {self.n_samples}; it must be >= 1")
 
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any], where: str = "build") -> "BuildOptions":
+        """Construct from keyword values, refusing unknown names with the list of known ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UserError(f"{where}: unknown option(s) {', '.join(unknown)}; supported: {', '.join(sorted(known))}")
+        return cls(**values)
+
     @property
     def hls4ml_backend(self) -> str:
         return BACKENDS[self.backend]
@@ -119,10 +128,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise UserError(f"{path}: expected a mapping of options at the top level")
-    allowed = {f for f in asdict(BuildOptions()) if f not in {"csim", "synth"}} | {"HLSConfig"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise UserError(f"{path}: unknown option(s) {', '.join(unknown)}; supported: {', '.join(sorted(allowed))}")
     if "HLSConfig" in data:
         data["hls_config"] = data.pop("HLSConfig")
+    BuildOptions.from_mapping(data, where=str(path))  # validates names and values early
     return data

@@ -47,8 +47,12 @@ class KerasModel(LoadedModel):
 
     def config_from_model(self, backend: str, default_precision: str, reuse_factor: int) -> dict:
         import hls4ml
+        from hls4ml.converters.keras_v3_to_hls import parse_keras_v3_model
 
         with self._unsupported_layers_named():
+            # Parse once without the DA fallback first: config_from_keras_model always tries it,
+            # and hls4ml 1.3.0 then prints "da4ml is missing" before the unsupported-layer error.
+            parse_keras_v3_model(self.model, allow_da_fallback=False)
             return hls4ml.utils.config_from_keras_model(
                 self.model,
                 granularity="name",
@@ -60,8 +64,12 @@ class KerasModel(LoadedModel):
     def convert(self, hls_config: dict, **convert_kwargs: Any):
         import hls4ml
 
+        # No DA fallback: hls4ml 1.3.0's da_call requires da4ml<0.6 (not installed), so trying
+        # it only prints a "package da4ml is missing" line before the real error.
         with self._unsupported_layers_named():
-            return hls4ml.converters.convert_from_keras_model(self.model, hls_config=hls_config, **convert_kwargs)
+            return hls4ml.converters.convert_from_keras_model(
+                self.model, hls_config=hls_config, allow_da_fallback=False, **convert_kwargs
+            )
 
     @contextlib.contextmanager
     def _unsupported_layers_named(self) -> Iterator[None]:

@@ -99,6 +99,17 @@ class _Chatter:
         return "".join(self.parts)
 
 
+def _convert_once(loaded: LoadedModel, config: dict, kwargs: dict, opts: BuildOptions, quiet: _Chatter) -> Any:
+    """One hls4ml conversion; its "not implemented" refusals are limits of hls4ml, not bugs here."""
+    try:
+        return quiet.run(lambda: loaded.convert(config, **kwargs))
+    except (NotImplementedError, AssertionError) as err:
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(
+            f"hls4ml cannot convert '{loaded.name}' with io={opts.io}, strategy={opts.strategy}: {reason}"
+        ) from None
+
+
 def _convert(loaded: LoadedModel, opts: BuildOptions, stage: Path, quiet: _Chatter) -> tuple[Any, dict]:
     """Convert with the build's config; re-convert once if a known trap had to be avoided."""
     config = quiet.run(lambda: make_hls_config(loaded, opts))
@@ -110,9 +121,9 @@ def _convert(loaded: LoadedModel, opts: BuildOptions, stage: Path, quiet: _Chatt
         io_type=opts.io_type,
         clock_period=opts.clock_period,
     )
-    graph = quiet.run(lambda: loaded.convert(config, **kwargs))
+    graph = _convert_once(loaded, config, kwargs, opts, quiet)
     if pin_softmax_inputs(graph, config, opts.precision):
-        graph = quiet.run(lambda: loaded.convert(config, **kwargs))
+        graph = _convert_once(loaded, config, kwargs, opts, quiet)
     check_identifiers(graph)
     check_reuse_factors(graph, config)
     return graph, config

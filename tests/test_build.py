@@ -95,6 +95,12 @@ def test_user_inputs_and_config_file(tmp_path, keras_files):
     assert result.csim["argmax_agreement"] >= 0.9
 
 
+def test_io_stream_build(tmp_path, keras_files):
+    result = fpgaml.build(keras_files["mlp"], tmp_path / "stream", io="stream", n_samples=200)
+    assert result.report["config"]["io_type"] == "io_stream"
+    assert result.csim["argmax_agreement"] >= 0.9 and result.csim["max_abs_diff"] < 0.1
+
+
 def test_force_replaces_an_existing_project(tmp_path, keras_files):
     out = tmp_path / "out"
     out.mkdir()

@@ -44,11 +44,13 @@ def _bad_files(tmp_path, keras_files):
         "no_synth_tool": ([str(keras_files["mlp"]), "--synth"], ["vivado_hls"]),
         "model_and_example": ([str(keras_files["mlp"]), "--example", "jet_tagger"], ["exactly one"]),
         "unknown_example": (["--example", "nope"], ["unknown example 'nope'", "jet_tagger"]),
+        "hls4ml_refuses": (["--example", "jet_tagger", "--io", "stream"], ["io=stream", "Heterogenous quantization"]),
     }
 
 
 CASES = ["missing", "corrupt", "zip_not_keras", "wrong_type", "unsupported_layer", "lambda_refused", "bad_precision",
-         "bad_reuse", "unknown_part", "bad_strategy", "no_synth_tool", "model_and_example", "unknown_example"]
+         "bad_reuse", "unknown_part", "bad_strategy", "no_synth_tool", "model_and_example", "unknown_example",
+         "hls4ml_refuses"]
 
 
 @pytest.mark.parametrize("case", CASES)

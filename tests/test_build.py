@@ -124,3 +124,30 @@ def test_qkeras_h5_file_builds_bit_exact(tmp_path):
     assert result.csim["bit_exact"] is True and result.csim["n_samples"] == len(io["x"])
     hls_out = np.asarray(result.hls_model.predict(io["x"]), dtype=np.float64).reshape(io["y"].shape)
     assert np.array_equal(hls_out, io["y"].astype(np.float64))
+
+
+def test_onnx_and_qonnx_files_build(tmp_path):
+    """ONNX (float, tolerance) and QONNX (Quant nodes, bit-exact) files through the whole build."""
+    import onnx
+    from onnx_torch_models import plain_onnx_mlp, qonnx_mlp
+
+    onnx.save(plain_onnx_mlp(), tmp_path / "mlp.onnx")
+    onnx.save(qonnx_mlp(), tmp_path / "qmlp.onnx")
+    plain = fpgaml.build(tmp_path / "mlp.onnx", tmp_path / "plain", n_samples=300)
+    assert plain.report["model"]["source_format"] == "onnx"
+    assert plain.csim["argmax_agreement"] >= 0.95 and plain.csim["max_abs_diff"] < 0.25
+    quant = fpgaml.build(tmp_path / "qmlp.onnx", tmp_path / "quant", n_samples=300)
+    assert quant.report["model"]["source_format"] == "qonnx"
+    assert quant.csim["bit_exact"] is True
+
+
+def test_pytorch_factory_file_builds(tmp_path):
+    """PyTorch as its users hand it over: `file.py:factory`, channels-first Conv1d."""
+    from onnx_torch_models import CONV1D_FILE
+
+    source = tmp_path / "net.py"
+    source.write_text(CONV1D_FILE)
+    result = fpgaml.build(f"{source}:make_net", tmp_path / "torch", n_samples=200)
+    assert result.report["model"]["source_format"] == "pytorch"
+    assert result.csim["argmax_agreement"] >= 0.95 and result.csim["max_abs_diff"] < 0.25
+    assert any(layer["class"].startswith("Conv1D") for layer in result.report["model"]["layers"])

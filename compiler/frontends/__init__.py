@@ -66,10 +66,15 @@ def _load_object(model: Any, input_shape: tuple[int, ...] | None) -> LoadedModel
         if input_shape is None:
             input_shape = getattr(model, "input_shape", None)
         return wrap_torch_module(model, input_shape)
-    if module.startswith("onnx") or module.startswith("qonnx"):
-        from .onnx_model import wrap_onnx_model
+    if module.startswith("onnx") and hasattr(model, "SerializeToString"):
+        import tempfile
 
-        return wrap_onnx_model(model)
+        from .onnx_model import load_onnx_file
+
+        with tempfile.TemporaryDirectory() as tmp:  # one loading path for files and objects
+            path = Path(tmp) / f"{model.graph.name or 'model'}.onnx"
+            path.write_bytes(model.SerializeToString())
+            return load_onnx_file(path)
     raise UserError(f"unsupported model object {type(model).__name__}; supported: keras.Model, torch.nn.Module, "
                     "onnx.ModelProto, or a path to " + SUPPORTED)
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .errors import UserError
-from .frontends import keras_model  # noqa: F401  (imports Keras quietly, TensorFlow backend)
+from .frontends.tensorflow_runtime import import_keras_quietly
 
 _SEED = 20261122
 
@@ -89,4 +89,5 @@ def example(name: str) -> Any:
     """Build the named example model (a fresh Keras model each call)."""
     if name not in EXAMPLES:
         raise UserError(f"unknown example '{name}'; available: {', '.join(EXAMPLES)}")
+    import_keras_quietly()
     return EXAMPLES[name]()

@@ -110,11 +110,18 @@ def _convert_once(loaded: LoadedModel, config: dict, kwargs: dict, opts: BuildOp
         ) from None
 
 
-def _convert(loaded: LoadedModel, opts: BuildOptions, stage: Path, quiet: _Chatter) -> tuple[Any, dict]:
-    """Convert with the build's config; re-convert once if a known trap had to be avoided."""
+def convert_graph(
+    loaded: LoadedModel, opts: BuildOptions, output_dir: Path, quiet: _Chatter | None = None
+) -> tuple[Any, dict]:
+    """The hls4ml ModelGraph for ``loaded`` under ``opts``, checked, nothing written yet.
+
+    Shared by the build and by everything else that reads the IR without building
+    (estimates, the RTL flow). Re-converts once if a known hls4ml trap had to be avoided.
+    """
+    quiet = quiet or _Chatter()
     config = quiet.run(lambda: make_hls_config(loaded, opts))
     kwargs = dict(
-        output_dir=str(stage),
+        output_dir=str(output_dir),
         project_name=PROJECT_NAME,
         backend=opts.hls4ml_backend,
         part=opts.full_part,
@@ -181,7 +188,7 @@ def build(
     with _staging(out, force) as stage:
         say("converting with hls4ml")
         t0 = time.perf_counter()
-        graph, _config = _convert(loaded, opts, stage, quiet)
+        graph, _config = convert_graph(loaded, opts, stage, quiet)
         timing["convert_s"] = time.perf_counter() - t0
         say("writing the HLS project")
         t0 = time.perf_counter()

@@ -106,6 +106,25 @@ def list_examples() -> None:
         Console().print(f"[bold]{name}[/]  {description}", highlight=False)
 
 
+dataset_app = typer.Typer(no_args_is_help=True, help="Synthesis-result datasets: wa-hls4ml JSON/CSV and fpgaml records.")
+app.add_typer(dataset_app, name="dataset")
+
+
+@dataset_app.command("info")
+def dataset_info(
+    paths: Annotated[list[str], typer.Argument(help="JSON/JSONL/CSV files (.gz ok), directories or globs")],
+) -> None:
+    """Count records per subset, label source, strategy, precision, part; print value ranges."""
+    import warnings
+
+    from .datasets import DatasetWarning, info, load  # imports pandas, so only inside the command
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DatasetWarning)  # info() prints the malformed count itself
+        df = load(paths)
+    Console().print(info(df), highlight=False, markup=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point: run the Typer app, turning UserError into one line and exit code 2."""
     try:

@@ -99,14 +99,24 @@ class _Chatter:
         return "".join(self.parts)
 
 
-def _convert_once(loaded: LoadedModel, config: dict, kwargs: dict, opts: BuildOptions, quiet: _Chatter) -> Any:
-    """One hls4ml conversion; its "not implemented" refusals are limits of hls4ml, not bugs here."""
+def _hls4ml_step(loaded: LoadedModel, opts: BuildOptions, quiet: _Chatter, step: Callable[[], Any]) -> Any:
+    """Run one hls4ml call (configuration or conversion) on the user's model.
+
+    hls4ml reports models it cannot take (an unsupported axis, a layout it cannot split,
+    io_stream with heterogeneous quantization) by raising whatever exception is at hand,
+    so every failure here becomes one line naming the model and the options.
+    """
     try:
-        return quiet.run(lambda: loaded.convert(config, **kwargs))
-    except (NotImplementedError, AssertionError) as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        return quiet.run(step)
+    except UserError:
+        raise
+    except Exception as err:
+        if os.environ.get("FPGAML_DEBUG"):
+            raise
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else ""
         raise UserError(
-            f"hls4ml cannot convert '{loaded.name}' with io={opts.io}, strategy={opts.strategy}: {reason}"
+            f"hls4ml cannot convert '{loaded.name}' with io={opts.io}, strategy={opts.strategy}: "
+            f"{type(err).__name__}: {reason} (FPGAML_DEBUG=1 shows where)"
         ) from None
 
 
@@ -119,7 +129,7 @@ def convert_graph(
     (estimates, the RTL flow). Re-converts once if a known hls4ml trap had to be avoided.
     """
     quiet = quiet or _Chatter()
-    config = quiet.run(lambda: make_hls_config(loaded, opts))
+    config = _hls4ml_step(loaded, opts, quiet, lambda: make_hls_config(loaded, opts))
     kwargs = dict(
         output_dir=str(output_dir),
         project_name=PROJECT_NAME,
@@ -128,9 +138,9 @@ def convert_graph(
         io_type=opts.io_type,
         clock_period=opts.clock_period,
     )
-    graph = _convert_once(loaded, config, kwargs, opts, quiet)
+    graph = _hls4ml_step(loaded, opts, quiet, lambda: loaded.convert(config, **kwargs))
     if pin_softmax_inputs(graph, config, opts.precision):
-        graph = _convert_once(loaded, config, kwargs, opts, quiet)
+        graph = _hls4ml_step(loaded, opts, quiet, lambda: loaded.convert(config, **kwargs))
     check_identifiers(graph)
     check_reuse_factors(graph, config)
     return graph, config

@@ -77,12 +77,23 @@ def muon_tracker() -> Any:
     return _calibrate(model, (24, 8))
 
 
-EXAMPLES: dict[str, Callable[[], Any]] = {"jet_tagger": jet_tagger, "muon_tracker": muon_tracker}
+def jet_transformer() -> Any:
+    """HGQ2 particle transformer: 16 constituents x 6 features, 2 encoder blocks with 2-head attention, 5 classes."""
+    from .examples_transformer import jet_transformer as make  # imports this module: kept lazy
+
+    return make()
+
+
+EXAMPLES: dict[str, Callable[[], Any]] = {
+    "jet_tagger": jet_tagger,
+    "muon_tracker": muon_tracker,
+    "jet_transformer": jet_transformer,
+}
 
 
 def examples() -> dict[str, str]:
     """Example names with their one-line descriptions."""
-    return {name: (fn.__doc__ or "").split("\n")[0].strip() for name, fn in EXAMPLES.items()}
+    return {name: " ".join((fn.__doc__ or "").split("\n\n")[0].split()) for name, fn in EXAMPLES.items()}
 
 
 def example(name: str) -> Any:
@@ -90,4 +101,7 @@ def example(name: str) -> Any:
     if name not in EXAMPLES:
         raise UserError(f"unknown example '{name}'; available: {', '.join(EXAMPLES)}")
     import_keras_quietly()
+    from .extensions import register
+
+    register()
     return EXAMPLES[name]()

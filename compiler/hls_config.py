@@ -60,7 +60,8 @@ def pin_softmax_inputs(model_graph: Any, config: dict, precision: str) -> list[s
     changed = []
     layer_cfgs = config.setdefault("LayerName", {})
     for layer in model_graph.get_layers():
-        if not _is_softmax(layer):
+        # HGQ2 softmaxes carry their own bit-exact types; pinning them would only cost a re-convert.
+        if not _is_softmax(layer) or layer.get_attr("_bit_exact", False):
             continue
         producer = layer.get_input_node()
         if producer is None:

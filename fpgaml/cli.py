@@ -138,7 +138,7 @@ def main() -> None:
         if os.environ.get("FPGAML_DEBUG"):
             raise
         console.print(f"[bold red]internal error:[/] {type(err).__name__}: {err} (FPGAML_DEBUG=1 for a traceback)",
-                      highlight=False)
+                      highlight=False, soft_wrap=True)
         sys.exit(1)
 
 

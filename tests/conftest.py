@@ -45,6 +45,9 @@ def keras_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "unsupported": mlp("with_unitnorm", keras.layers.UnitNormalization(name="unit_norm")),
         "lambda": mlp("with_lambda", keras.layers.Lambda(lambda t: t * 2.0, name="doubler")),
     }
+    seq = keras.Input((4, 8), name="tokens")
+    normed = keras.layers.LayerNormalization(name="layer_norm")(seq)
+    models["layernorm_axis"] = keras.Model(seq, keras.layers.Dense(3, name="out")(normed), name="keras_layernorm")
     paths = {}
     for key, model in models.items():
         paths[key] = out / f"{key}.keras"

@@ -45,12 +45,13 @@ def _bad_files(tmp_path, keras_files):
         "model_and_example": ([str(keras_files["mlp"]), "--example", "jet_tagger"], ["exactly one"]),
         "unknown_example": (["--example", "nope"], ["unknown example 'nope'", "jet_tagger"]),
         "hls4ml_refuses": (["--example", "jet_tagger", "--io", "stream"], ["io=stream", "Heterogenous quantization"]),
+        "keras_layernorm": ([str(keras_files["layernorm_axis"])], ["cannot convert 'keras_layernorm'", "axis"]),
     }
 
 
 CASES = ["missing", "corrupt", "zip_not_keras", "wrong_type", "unsupported_layer", "lambda_refused", "bad_precision",
          "bad_reuse", "unknown_part", "bad_strategy", "no_synth_tool", "model_and_example", "unknown_example",
-         "hls4ml_refuses"]
+         "hls4ml_refuses", "keras_layernorm"]
 
 
 @pytest.mark.parametrize("case", CASES)

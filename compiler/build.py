@@ -197,16 +197,12 @@ def build(
     quiet = _Chatter()
     with _staging(out, force) as stage:
         say("converting with hls4ml")
-        t0 = time.perf_counter()
-        graph, _config = convert_graph(loaded, opts, stage, quiet)
-        timing["convert_s"] = time.perf_counter() - t0
-        say("writing the HLS project")
-        t0 = time.perf_counter()
-        quiet.run(graph.write)
-        timing["write_s"] = time.perf_counter() - t0
+        with _timed(timing, "convert_s"):
+            graph, _config = convert_graph(loaded, opts, stage, quiet)
         report: dict[str, Any] = {
             "fpgaml_version": __version__,
             "hls4ml_version": hls4ml.__version__,
+            "flow": opts.flow,
             "model": {
                 "name": loaded.name,
                 "source_format": loaded.source_format,
@@ -217,23 +213,50 @@ def build(
             "csim": None,
             "timing": timing,
         }
-        if opts.csim:
-            say("compiling the C-simulation library (g++)")
-            t0 = time.perf_counter()
-            quiet.run(graph.compile)
-            timing["compile_s"] = time.perf_counter() - t0
-            say("running the C-simulation check")
-            t0 = time.perf_counter()
-            report["csim"] = _run_csim(loaded, graph, opts, Path(inputs) if inputs is not None else None).as_dict()
-            timing["csim_s"] = time.perf_counter() - t0
-        if opts.synth:
-            from .synthesis import run_synthesis
-
-            say(f"running {opts.backend} HLS synthesis (this takes a while)")
-            t0 = time.perf_counter()
-            report["synthesis"] = run_synthesis(graph, stage, opts.backend)
-            timing["synth_s"] = time.perf_counter() - t0
+        if opts.flow == "rtl":
+            _rtl_stages(loaded, opts, stage, report, say)
+        else:
+            _hls_stages(loaded, graph, opts, stage, report, say, quiet, Path(inputs) if inputs is not None else None)
         (stage / "build.log").write_text(quiet.text())
         write_reports(stage, report)
     say("done")
     return BuildResult(output_dir=out, report=report, hls_model=graph, loaded=loaded)
+
+
+@contextlib.contextmanager
+def _timed(timing: dict[str, float], key: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    yield
+    timing[key] = time.perf_counter() - t0
+
+
+def _hls_stages(loaded: LoadedModel, graph: Any, opts: BuildOptions, stage: Path, report: dict,
+                say: StageCallback, quiet: _Chatter, inputs: Path | None) -> None:
+    """The hls4ml project: write it, C-simulate it against the framework, synthesize on request."""
+    timing = report["timing"]
+    say("writing the HLS project")
+    with _timed(timing, "write_s"):
+        quiet.run(graph.write)
+    if opts.csim:
+        say("compiling the C-simulation library (g++)")
+        with _timed(timing, "compile_s"):
+            quiet.run(graph.compile)
+        say("running the C-simulation check")
+        with _timed(timing, "csim_s"):
+            report["csim"] = _run_csim(loaded, graph, opts, inputs).as_dict()
+    if opts.synth:
+        from .synthesis import run_synthesis
+
+        say(f"running {opts.backend} HLS synthesis (this takes a while)")
+        with _timed(timing, "synth_s"):
+            report["synthesis"] = run_synthesis(graph, stage, opts.backend)
+
+
+def _rtl_stages(loaded: LoadedModel, opts: BuildOptions, stage: Path, report: dict, say: StageCallback) -> None:
+    """The open flow's first step: da4ml Verilog in OUT/rtl/ (checked later by `fpgaml sim`)."""
+    from .rtl import emit_rtl
+
+    say("emitting Verilog with da4ml")
+    with _timed(report["timing"], "emit_s"):
+        report["rtl"] = emit_rtl(loaded, stage, clock_period=opts.clock_period,
+                                 pipeline_stages=opts.pipeline_stages, part=opts.full_part)

@@ -19,6 +19,7 @@ from .parts import resolve_part
 BACKENDS = {"vivado": "Vivado", "vitis": "Vitis"}
 STRATEGIES = {"latency": "Latency", "resource": "Resource", "distributed_arithmetic": "distributed_arithmetic"}
 IO_TYPES = {"parallel": "io_parallel", "stream": "io_stream"}
+FLOWS = {"hls": "hls4ml HLS project", "rtl": "da4ml Verilog (open flow)"}
 
 _QUANT_MODES = "AP_RND|AP_RND_ZERO|AP_RND_MIN_INF|AP_RND_INF|AP_RND_CONV|AP_TRN|AP_TRN_ZERO"
 _OVF_MODES = "AP_SAT|AP_SAT_ZERO|AP_SAT_SYM|AP_WRAP|AP_WRAP_SM"
@@ -60,6 +61,8 @@ class BuildOptions:
     strategy: str = "latency"
     io: str = "parallel"
     clock_period: float = 5.0
+    flow: str = "hls"
+    pipeline_stages: int | None = None
     hls_config: dict[str, Any] = field(default_factory=dict)
     csim: bool = True
     synth: bool = False
@@ -72,6 +75,13 @@ class BuildOptions:
         self.strategy = _choice(self.strategy, STRATEGIES, "strategy")
         self.io = _choice(self.io, IO_TYPES, "io type")
         self.precision = validate_precision(self.precision)
+        self.flow = _choice(self.flow, FLOWS, "flow")
+        if self.pipeline_stages is not None and (not isinstance(self.pipeline_stages, int) or self.pipeline_stages < 1):
+            raise UserError(f"invalid number of pipeline stages {self.pipeline_stages!r}; it must be an integer >= 1")
+        if self.pipeline_stages is not None and self.flow != "rtl":
+            raise UserError("--pipeline-stages applies to --flow rtl only")
+        if self.synth and self.flow == "rtl":
+            raise UserError("--synth runs Vivado/Vitis HLS on the hls flow; for the open flow run `fpgaml synth OUT`")
         if not isinstance(self.reuse_factor, int) or self.reuse_factor < 1:
             raise UserError(f"invalid reuse factor {self.reuse_factor!r}; it must be an integer >= 1")
         if not 0.5 <= float(self.clock_period) <= 100.0:

@@ -43,7 +43,7 @@ def render_markdown(report: dict) -> str:
     """A one-page summary: configuration, C-sim verdict, layers, timings, synthesis if run."""
     model, cfg = report["model"], report["config"]
     lines = [
-        f"# fpgaml build: {model['name']}",
+        f"# fpgaml build: {model['name']} ({report.get('flow', 'hls')} flow)",
         "",
         f"Source: {model['source_format']}, {model['n_params']} parameters. "
         f"fpgaml {report['fpgaml_version']}, hls4ml {report['hls4ml_version']}.",
@@ -61,12 +61,20 @@ def render_markdown(report: dict) -> str:
     synth = report.get("synthesis")
     if synth:
         lines += ["## Synthesis", "", *_table([synth], [k for k in synth if not isinstance(synth[k], dict)]), ""]
+    from .rtl.report_io import markdown_sections
+
+    lines += markdown_sections(report)
     lines += ["## Layers", "", *_table(model["layers"], ["name", "class", "input_shape", "output_shape",
                                                           "precision", "reuse_factor"]), ""]
     lines += ["## Timing (s)", "", *_table([report["timing"]], list(report["timing"])), ""]
     return "\n".join(lines)
 
 
+def refresh_markdown(out_dir: Path, report: dict) -> None:
+    """Re-render report.md after a later step (sim, synth) merged a section into report.json."""
+    (out_dir / "report.md").write_text(render_markdown(report))
+
+
 def write_reports(out_dir: Path, report: dict) -> None:
     (out_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out_dir / "report.md").write_text(render_markdown(report))
+    refresh_markdown(out_dir, report)

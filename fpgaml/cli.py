@@ -59,6 +59,8 @@ def build(
     force: Annotated[bool, typer.Option(help="Replace a non-empty output directory")] = False,
     no_csim: Annotated[bool, typer.Option("--no-csim", help="Skip the C-simulation check")] = False,
     synth: Annotated[bool, typer.Option("--synth", help="Run Vivado/Vitis HLS synthesis (tool on PATH)")] = False,
+    flow: Annotated[Optional[str], typer.Option(help="hls (hls4ml project) | rtl (da4ml Verilog, open flow)")] = None,
+    pipeline_stages: Annotated[Optional[int], typer.Option(help="RTL flow: pipeline stages (default combinational)")] = None,
 ) -> None:
     """Convert a model to an hls4ml HLS project and check it bit for bit by C-simulation."""
     import fpgaml as api
@@ -71,7 +73,7 @@ def build(
             source, output, force=force, inputs=inputs, input_shape=_shape(input_shape), weights=weights,
             config_file=config, on_stage=lambda msg: status.update(msg), part=part, backend=backend,
             precision=precision, reuse_factor=reuse_factor, strategy=strategy, io=io, clock_period=clock_period,
-            csim=False if no_csim else None, synth=True if synth else None,
+            csim=False if no_csim else None, synth=True if synth else None, flow=flow, pipeline_stages=pipeline_stages,
         )
     _print_summary(result.report, result.output_dir)
 
@@ -90,11 +92,68 @@ def _print_summary(report: dict, out: Path) -> None:
         table.add_row("bit_exact", str(csim["bit_exact"]).lower())
         table.add_row("max_abs_diff", f"{csim['max_abs_diff']:.6g}")
         table.add_row("argmax_agreement", "n/a" if csim["argmax_agreement"] is None else f"{csim['argmax_agreement']:.4f}")
+    for section in ("rtl", "rtl_sim", "open_synthesis"):
+        _add_section_rows(table, section, report.get(section))
     for key, value in report.get("synthesis", {}).items():
         if not isinstance(value, dict):
             table.add_row(f"synth {key}", str(value))
     table.add_row("time (s)", ", ".join(f"{k[:-2]} {v:.2f}" for k, v in report["timing"].items()))
     out_console.print(table)
+
+
+def _add_section_rows(table: Table, section: str, data: dict | None) -> None:
+    keys = {"rtl": ("top", "pipeline_stages", "latency_cycles", "ii"),
+            "rtl_sim": ("n_vectors", "mismatches", "simulator", "simulator_version"),
+            "open_synthesis": ("tool", "version", "lut", "ff", "carry", "dsp", "bram", "latency_cycles", "ii")}[section]
+    for key in keys if data else ():
+        table.add_row(f"{section} {key}", str(data.get(key)))
+
+
+def _section_table(title: str, section: str, data: dict) -> None:
+    table = Table(title=title)
+    table.add_column("item")
+    table.add_column("value")
+    _add_section_rows(table, section, data)
+    Console().print(table)
+
+
+@app.command()
+def sim(
+    output: Annotated[Path, typer.Argument(help="Output directory of `fpgaml build --flow rtl`")],
+    vectors: Annotated[int, typer.Option(help="Number of seeded test vectors")] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the test vectors")] = 0,
+    timeout: Annotated[float, typer.Option(help="Seconds before the simulation is abandoned")] = 900,
+) -> None:
+    """Simulate the RTL with Verilator through cocotb; every output bit is compared with the model."""
+    from .compiler.errors import CheckFailed
+    from .compiler.report import refresh_markdown
+    from .compiler.rtl import simulate, update_report
+
+    if vectors < 1:
+        raise UserError(f"invalid --vectors {vectors}; it must be >= 1")
+    with console.status("building and running the Verilator simulation"):
+        result = simulate(output, None, vectors, seed, timeout_s=timeout)
+    refresh_markdown(output, update_report(output, "rtl_sim", result))
+    _section_table(f"RTL simulation of {output}", "rtl_sim", result)
+    if result["mismatches"]:
+        raise CheckFailed(f"{result['mismatches']} of {result['n_vectors']} vectors differ from the framework model "
+                          f"(first ones in {output / 'rtl_sim' / 'result.json'})")
+
+
+@app.command()
+def synth(
+    output: Annotated[Path, typer.Argument(help="Output directory of `fpgaml build --flow rtl`")],
+    part: Annotated[Optional[str], typer.Option(help="Xilinx part (default: the build's)")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds before Yosys is abandoned")] = 3600,
+) -> None:
+    """Synthesize the RTL with Yosys synth_xilinx and record LUT/FF/CARRY/DSP/BRAM counts."""
+    from .compiler.report import refresh_markdown
+    from .compiler.rtl import read_rtl_meta, synthesize, update_report
+
+    with console.status("running Yosys synth_xilinx"):
+        result = synthesize(output, part or read_rtl_meta(output)["part"], timeout)
+    refresh_markdown(output, update_report(output, "open_synthesis", result))
+    _section_table(f"Open synthesis of {output}", "open_synthesis", result)
 
 
 @app.command("examples")

@@ -23,27 +23,6 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def tiny_mlp(name: str = "tiny_mlp") -> Any:
-    """8-8-4 HGQ2 MLP with 3-bit weights and ~7-bit activations, calibrated on seeded data."""
-    import keras
-    import numpy as np
-    from hgq.config import LayerConfigScope, QuantizerConfigScope
-    from hgq.layers import QDense
-    from hgq.utils import trace_minmax
-
-    keras.utils.set_random_seed(7)
-    with (
-        QuantizerConfigScope(place="all", default_q_type="kbi", overflow_mode="SAT_SYM", b0=3),
-        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP", i0=2, f0=3),
-        LayerConfigScope(enable_ebops=True),
-    ):
-        inp = keras.Input((8,), name="x")
-        hidden = QDense(8, activation="relu", name="hidden")(inp)
-        model = keras.Model(inp, QDense(4, name="out")(hidden), name=name)
-    trace_minmax(model, np.random.default_rng(7).normal(size=(512, 8)).astype(np.float32), batch_size=512, verbose=0)
-    return model
-
-
 def run_one(label: str, model: Any, out: Path, n_vectors: int, stages: int | None, part: str) -> dict[str, Any]:
     from fpgaml.compiler.frontends.keras_model import wrap_keras_model
     from fpgaml.compiler.rtl import emit_rtl, simulate, synthesize
@@ -109,7 +88,7 @@ def main() -> None:
     import_s = time.perf_counter() - t0
     stages = args.pipeline_stages or None
     rows = [
-        run_one("tiny 8-8-4", tiny_mlp(), args.out / "tiny", args.vectors, stages, args.part),
+        run_one("tiny 8-8-4", fpgaml.example("tiny_mlp"), args.out / "tiny", args.vectors, stages, args.part),
         run_one("jet_tagger", fpgaml.example("jet_tagger"), args.out / "jet_tagger", args.vectors, stages, args.part),
     ]
     print(f"python + TensorFlow/Keras import: {import_s:.1f} s (once per process)")

@@ -77,6 +77,31 @@ def muon_tracker() -> Any:
     return _calibrate(model, (24, 8))
 
 
+def tiny_mlp(name: str = "tiny_mlp", lookup_table: bool = False) -> Any:
+    """HGQ2 MLP 8-8-4 with 3-bit weights: the smallest design, for quick open-flow runs.
+
+    ``lookup_table`` puts a tanh table (a ROM in da4ml's RTL) after the hidden layer; the
+    name is free so tests can use one that is a Verilog keyword (``small``).
+    """
+    import keras
+    from hgq.config import LayerConfigScope, QuantizerConfigScope
+    from hgq.layers import QDense, QUnaryFunctionLUT
+
+    keras.utils.set_random_seed(3)
+    with (
+        QuantizerConfigScope(place="all", default_q_type="kbi", overflow_mode="SAT_SYM", b0=3),
+        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP", i0=2, f0=3),
+        LayerConfigScope(enable_ebops=True),
+    ):
+        inp = keras.Input((8,), name="x")
+        if lookup_table:
+            hidden = QUnaryFunctionLUT("tanh", name="tanh_table")(QDense(8, name="hidden")(inp))
+        else:
+            hidden = QDense(8, activation="relu", name="hidden")(inp)
+        model = keras.Model(inp, QDense(4, name="out")(hidden), name=name)
+    return _calibrate(model, (8,))
+
+
 def jet_transformer() -> Any:
     """HGQ2 particle transformer: 16 constituents x 6 features, 2 encoder blocks with 2-head attention, 5 classes."""
     from .examples_transformer import jet_transformer as make  # imports this module: kept lazy
@@ -88,6 +113,7 @@ EXAMPLES: dict[str, Callable[[], Any]] = {
     "jet_tagger": jet_tagger,
     "muon_tracker": muon_tracker,
     "jet_transformer": jet_transformer,
+    "tiny_mlp": tiny_mlp,
 }
 
 

@@ -24,29 +24,11 @@ needs_tools = pytest.mark.skipif(bool(_MISSING), reason="open RTL flow tools abs
 
 
 def _tiny_mlp(name: str, table: bool = False):
-    """8-8-4 MLP, 3-bit weights; ``table`` puts a tanh lookup table (a ROM in the RTL) after the hidden layer."""
+    from fpgaml.compiler.examples import tiny_mlp
     from fpgaml.compiler.frontends.tensorflow_runtime import import_keras_quietly
 
     import_keras_quietly()
-    import keras
-    from hgq.config import LayerConfigScope, QuantizerConfigScope
-    from hgq.layers import QDense, QUnaryFunctionLUT
-    from hgq.utils import trace_minmax
-
-    keras.utils.set_random_seed(3)
-    with (
-        QuantizerConfigScope(place="all", default_q_type="kbi", overflow_mode="SAT_SYM", b0=3),
-        QuantizerConfigScope(place="datalane", default_q_type="kif", overflow_mode="WRAP", i0=2, f0=3),
-        LayerConfigScope(enable_ebops=True),
-    ):
-        inp = keras.Input((8,), name="x")
-        if table:
-            hidden = QUnaryFunctionLUT("tanh", name="tanh_table")(QDense(8, name="hidden")(inp))
-        else:
-            hidden = QDense(8, activation="relu", name="hidden")(inp)
-        model = keras.Model(inp, QDense(4, name="out")(hidden), name=name)
-    trace_minmax(model, np.random.default_rng(3).normal(size=(512, 8)).astype(np.float32), batch_size=512, verbose=0)
-    return model
+    return tiny_mlp(name, lookup_table=table)
 
 
 @pytest.fixture(scope="module")

@@ -213,6 +213,9 @@ def build(
             "csim": None,
             "timing": timing,
         }
+        say("estimating cost with the surrogate")
+        with _timed(timing, "estimate_s"):
+            report["estimate"] = _estimate(graph)
         if opts.flow == "rtl":
             _rtl_stages(loaded, opts, stage, report, say)
         else:
@@ -221,6 +224,20 @@ def build(
         write_reports(stage, report)
     say("done")
     return BuildResult(output_dir=out, report=report, hls_model=graph, loaded=loaded)
+
+
+def _estimate(graph: Any) -> dict:
+    """The surrogate's estimate for the converted graph (read from its own configuration).
+
+    Advisory: a graph the surrogate cannot read must not cost the user the build, so its
+    failure is recorded in the section instead of raised.
+    """
+    from ..surrogates import predict
+
+    try:
+        return predict(graph).as_dict()
+    except Exception as err:  # noqa: BLE001  (recorded, not hidden)
+        return {"error": f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"}
 
 
 @contextlib.contextmanager

@@ -58,6 +58,12 @@ def render_markdown(report: dict) -> str:
         verdict = "bit-exact" if csim["bit_exact"] else f"max |diff| {csim['max_abs_diff']:.6g}"
         lines += ["## C-simulation", "", f"{csim['n_samples']} samples: **{verdict}**, argmax agreement "
                   f"{_fmt(csim['argmax_agreement']) or 'n/a'}.", ""]
+    estimate = (report.get("estimate") or {}).get("estimates")
+    if estimate:
+        rows = [{"target": k, **v} for k, v in estimate.items()]
+        lines += ["## Estimate (surrogate, before synthesis)", "", *_table(rows, ["target", "value", "low", "high"]), ""]
+        if report["estimate"].get("ood"):
+            lines += [f"Outside the training data: {report['estimate'].get('ood_reason')}", ""]
     synth = report.get("synthesis")
     if synth:
         lines += ["## Synthesis", "", *_table([synth], [k for k in synth if not isinstance(synth[k], dict)]), ""]

@@ -15,4 +15,14 @@ from .compiler.build import BuildResult, build
 from .compiler.errors import CheckFailed, ToolMissing, UserError
 from .compiler.examples import example, examples
 
-__all__ = ["BuildResult", "CheckFailed", "ToolMissing", "UserError", "build", "example", "examples", "__version__"]
+__all__ = ["BuildResult", "CheckFailed", "ToolMissing", "UserError", "build", "example", "examples", "predict",
+           "predict_many", "__version__"]
+
+
+def __getattr__(name: str):
+    """``fpgaml.predict`` / ``fpgaml.predict_many`` import the surrogates (pandas) on first use."""
+    if name in ("predict", "predict_many"):
+        from . import surrogates
+
+        return getattr(surrogates, name)
+    raise AttributeError(f"module 'fpgaml' has no attribute {name!r}")

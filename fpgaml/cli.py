@@ -165,6 +165,85 @@ def list_examples() -> None:
         Console().print(f"[bold]{name}[/]  {description}", highlight=False)
 
 
+@app.command()
+def predict(
+    model: Annotated[Optional[str], typer.Argument(help="Model file, file.py:factory, or dense widths like 16-64-32-32-5")] = None,
+    example: Annotated[Optional[str], typer.Option(help="An example from `fpgaml examples`")] = None,
+    part: Annotated[Optional[str], typer.Option(help="Xilinx part or alias")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="vivado | vitis")] = None,
+    precision: Annotated[Optional[str], typer.Option(help="Default precision, e.g. 'ap_fixed<16,6>'")] = None,
+    reuse_factor: Annotated[Optional[int], typer.Option(help="Reuse factor for every layer")] = None,
+    strategy: Annotated[Optional[str], typer.Option(help="latency | resource | distributed_arithmetic")] = None,
+    io: Annotated[Optional[str], typer.Option(help="parallel | stream")] = None,
+    clock_period: Annotated[Optional[float], typer.Option(help="Clock period in ns")] = None,
+    input_shape: Annotated[Optional[str], typer.Option(help="PyTorch input shape without batch")] = None,
+    model_dir: Annotated[Optional[Path], typer.Option(help="Surrogate weights directory (default: shipped)")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON")] = False,
+) -> None:
+    """Estimate LUT, FF, DSP, BRAM, latency and II before synthesis, with 90% intervals."""
+    import json
+
+    import fpgaml as api
+
+    if (model is None) == (example is None):
+        raise UserError("give exactly one of MODEL or --example NAME")
+    estimate = api.predict(
+        api.example(example) if example is not None else model, part=part, backend=backend, precision=precision,
+        reuse_factor=reuse_factor, strategy=strategy, io_type=io, clock_period=clock_period,
+        input_shape=_shape(input_shape), model_dir=model_dir,
+    )
+    if json_out:
+        print(json.dumps(estimate.as_dict(), indent=1))
+    else:
+        Console().print(estimate.to_text(), highlight=False, markup=False, soft_wrap=True)
+
+
+surrogate_app = typer.Typer(no_args_is_help=True, help="Train and evaluate the cost surrogates.")
+app.add_typer(surrogate_app, name="surrogate")
+
+
+def _labelled(paths: list[str], label_source: str | None):
+    """Load datasets and keep the rows labelled by ``label_source`` (all rows when None)."""
+    from .datasets import load
+
+    df = load(paths)
+    if label_source is not None:
+        df = df[df["label_source"] == label_source]
+        if df.empty:
+            raise UserError(f"no records with label source '{label_source}' in {', '.join(paths)}")
+    return df
+
+
+@surrogate_app.command("train")
+def surrogate_train(
+    data: Annotated[list[str], typer.Option("--data", help="Dataset files, directories or globs (repeatable)")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for weights and checkpoints")],
+    arch: Annotated[str, typer.Option(help="gnn")] = "gnn",
+    label_source: Annotated[Optional[str], typer.Option(help="vivado-synth | vivado-hls | yosys")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the split and the initialisation")] = 0,
+    epochs: Annotated[int, typer.Option(help="Training epochs")] = 40,
+) -> None:
+    """Train a surrogate (resumes from OUT's checkpoint when re-run with the same command)."""
+    from .surrogates.train import train
+
+    train(_labelled(data, label_source), arch=arch, out_dir=out, seed=seed, epochs=epochs)
+
+
+@surrogate_app.command("eval")
+def surrogate_eval(
+    data: Annotated[list[str], typer.Option("--data", help="Dataset files, directories or globs (repeatable)")],
+    model_dir: Annotated[Optional[Path], typer.Option("--model", help="Surrogate directory (default: shipped)")] = None,
+    label_source: Annotated[Optional[str], typer.Option(help="vivado-synth | vivado-hls | yosys")] = None,
+    split: Annotated[str, typer.Option(help="test | val | train | all")] = "test",
+    plot: Annotated[Optional[Path], typer.Option(help="Write parity plots to this PNG")] = None,
+) -> None:
+    """Per-target SMAPE, R2 and relative-error percentiles on a dataset split."""
+    from .surrogates.train import evaluate
+
+    table = evaluate(_labelled(data, label_source), model_dir, split=split, plot=plot)
+    Console().print(table.to_string(float_format=lambda v: f"{v:.3f}"), highlight=False, markup=False)
+
+
 dataset_app = typer.Typer(no_args_is_help=True, help="Synthesis-result datasets: wa-hls4ml JSON/CSV and fpgaml records.")
 app.add_typer(dataset_app, name="dataset")
 

@@ -34,6 +34,9 @@ def test_jet_tagger_is_bit_exact_and_reported(jet_build):
                                 "io_type": "io_parallel", "precision": "ap_fixed<16,6>", "reuse_factor": 1,
                                 "clock_period": 5.0}
     assert {"convert_s", "write_s", "compile_s"} <= set(report["timing"])
+    estimate = report["estimate"]["estimates"]
+    assert set(estimate) == {"lut", "ff", "dsp", "bram", "latency_cycles", "ii"}
+    assert estimate["lut"]["value"] > 0 and estimate["latency_cycles"]["value"] >= 1
     assert "bit-exact" in (out / "report.md").read_text()
 
 

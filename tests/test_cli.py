@@ -96,3 +96,22 @@ def test_examples_lists_the_zoo():
     proc = run_cli("examples")
     assert proc.returncode == 0
     assert "jet_tagger" in proc.stdout and "muon_tracker" in proc.stdout
+
+
+def _predict_json(*args: str) -> dict:
+    proc = run_cli("predict", *args, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_predict_gives_six_targets_with_intervals_and_dsp_falls_with_reuse(keras_files):
+    targets = {"lut", "ff", "dsp", "bram", "latency_cycles", "ii"}
+    jet = _predict_json("--example", "jet_tagger", "--reuse-factor", "1")
+    assert set(jet["estimates"]) == targets
+    for value in jet["estimates"].values():
+        assert value["low"] <= value["value"] <= value["high"]
+    assert jet["ood"] is True and "latency" in jet["ood_reason"]
+    rf1 = _predict_json(str(keras_files["mlp"]), "--reuse-factor", "1")["estimates"]
+    rf4 = _predict_json(str(keras_files["mlp"]), "--reuse-factor", "4")["estimates"]
+    assert rf1["dsp"]["value"] > rf4["dsp"]["value"] > 0
+    assert rf4["ii"]["value"] >= rf1["ii"]["value"]

@@ -283,3 +283,21 @@ def test_pytorch_multihead_attention_is_refused_in_one_line(tmp_path):
     with pytest.raises(fpgaml.UserError, match=r"module 'att' \(MultiheadAttention\) is not supported"):
         fpgaml.build(Net(), tmp_path / "torch_mha", input_shape=(4, 8))
     assert not (tmp_path / "torch_mha").exists()
+
+
+def test_pytorch_tokenwise_linear_is_refused_naming_the_module():
+    """Hand-written attention projects (sequence, features) tensors with Linear: hls4ml 1.3 cannot."""
+    import torch
+
+    from fpgaml.compiler.frontends.torch_model import wrap_torch_module
+
+    class TokenProjection(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.query = torch.nn.Linear(6, 8)
+
+        def forward(self, x):
+            return torch.relu(self.query(x))
+
+    with pytest.raises(fpgaml.UserError, match=r"module 'query' \(Linear\) is applied to a \(16, 6\) tensor"):
+        wrap_torch_module(TokenProjection(), (16, 6))

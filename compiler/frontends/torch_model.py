@@ -104,6 +104,7 @@ def wrap_torch_module(module: Any, input_shape: Sequence[int] | None = None, nam
         notes.append(f"wrapped the bare {type(module[0]).__name__} in nn.Sequential for hls4ml's parser")
     _check_supported(module)
     _check_runs(module, shape)
+    _check_linear_inputs(module, shape)
     if len(shape) > 1:
         notes.append(f"inputs and outputs use PyTorch's channels-first layout: (batch, {', '.join(map(str, shape))})")
     return TorchModel(
@@ -287,6 +288,31 @@ def _check_supported(module: Any) -> None:
                     f"{cls}: {kind} '{target}' (traced as '{node.name}') is not supported by hls4ml's PyTorch "
                     f"frontend; supported layers and functions: {listing}"
                 )
+
+
+def _check_linear_inputs(module: Any, shape: tuple[int, ...]) -> None:
+    """Refuse a Linear applied to a (sequence, features) tensor, naming the module.
+
+    hls4ml 1.3.0 cannot convert token-wise Linear layers (the pattern of hand-written
+    attention): with channels-last conversion it crashes splitting the array ("array split
+    does not result in an equal division"), without it the numbers come out wrong.
+    """
+    import torch
+    from hls4ml.utils.torch import CustomFXTracer
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    graph_module = torch.fx.GraphModule(module, CustomFXTracer().trace(module))
+    ShapeProp(graph_module).propagate(torch.zeros((1, *shape), dtype=_param_dtype(module)))
+    for node in graph_module.graph.nodes:
+        if node.op != "call_module" or not isinstance(module.get_submodule(node.target), torch.nn.Linear):
+            continue
+        meta = node.args[0].meta.get("tensor_meta") if node.args else None
+        if meta is not None and len(meta.shape) > 2:
+            raise UserError(
+                f"{type(module).__name__}: module '{node.target}' (Linear) is applied to a "
+                f"{tuple(meta.shape[1:])} tensor; hls4ml 1.3 converts Linear only on (batch, features) inputs, "
+                "so token-wise Linear layers (attention) are not supported"
+            )
 
 
 def _check_runs(module: Any, shape: tuple[int, ...]) -> None:

@@ -92,6 +92,10 @@ def _print_summary(report: dict, out: Path) -> None:
         table.add_row("bit_exact", str(csim["bit_exact"]).lower())
         table.add_row("max_abs_diff", f"{csim['max_abs_diff']:.6g}")
         table.add_row("argmax_agreement", "n/a" if csim["argmax_agreement"] is None else f"{csim['argmax_agreement']:.4f}")
+    estimate = (report.get("estimate") or {}).get("estimates")
+    if estimate:
+        flag = " (outside training data)" if report["estimate"].get("ood") else ""
+        table.add_row(f"estimate{flag}", ", ".join(f"{k} {v['value']:,.0f}" for k, v in estimate.items()))
     for section in ("rtl", "rtl_sim", "open_synthesis"):
         _add_section_rows(table, section, report.get(section))
     for key, value in report.get("synthesis", {}).items():

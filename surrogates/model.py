@@ -148,20 +148,41 @@ class Surrogate:
             raise UserError(f"{js}: surrogate format {meta.get('format')} is not {FORMAT}; retrain it")
         if meta.get("node_features") != list(NODE_FEATURES) + list(GLOBAL_FEATURES):
             raise UserError(f"{js}: trained with a different feature set; retrain it with this fpgaml")
-        gnn = None
-        if "gnn" in meta:
-            import torch
-
-            from .gnn import CostGNN, GNNConfig
-
-            gnn = CostGNN(GNNConfig.from_dict(meta["gnn"]))
-            state = torch.load(js.with_suffix(".pt"), map_location="cpu", weights_only=True)
-            gnn.load_state_dict(state)
-            gnn.eval()
+        gnn = _LazyGNN(meta["gnn"], js.with_suffix(".pt")) if "gnn" in meta else None
         conf = meta.get("conformal", {})
         return cls(analytic=AnalyticModel.from_dict(meta["analytic"]), gnn=gnn,
                    domain=Domain.from_dict(meta["domain"]), q_gnn=_q_array(conf.get("q_gnn")),
                    q_analytic=_q_array(conf.get("q_analytic")), meta=meta)
+
+
+class _LazyGNN:
+    """The stored GNN, built and loaded on first use.
+
+    Importing PyTorch Geometric costs 2-3 s, and a design outside the training domain (every
+    Latency-strategy build with the shipped weights) is answered by the analytic model alone,
+    so `fpgaml build` and `fpgaml predict` should not pay for it. Weights load with
+    ``weights_only=True``.
+    """
+
+    def __init__(self, config: dict, weights: Path) -> None:
+        self._config, self._weights, self._module = config, weights, None
+
+    def module(self) -> Any:
+        if self._module is None:
+            import torch
+
+            from .gnn import CostGNN, GNNConfig
+
+            module = CostGNN(GNNConfig.from_dict(self._config))
+            module.load_state_dict(torch.load(self._weights, map_location="cpu", weights_only=True))
+            self._module = module.eval()
+        return self._module
+
+    def __call__(self, *args: Any) -> Any:
+        return self.module()(*args)
+
+    def __getattr__(self, name: str) -> Any:  # config, state_dict, ...: the real module's
+        return getattr(self.module(), name)
 
 
 @contextlib.contextmanager

@@ -40,21 +40,33 @@ def _shape(text: str | None) -> tuple[int, ...] | None:
         raise UserError(f"invalid --input-shape '{text}'; expected comma-separated integers such as 16 or 8,24") from None
 
 
+# Options shared by the commands that take a model and a configuration (build, predict, ...).
+ExampleOpt = Annotated[Optional[str], typer.Option("--example", help="An example from `fpgaml examples`")]
+PartOpt = Annotated[Optional[str], typer.Option("--part", help="Xilinx part or alias (xcvu13p, xcu250, xczu7ev, ...)")]
+BackendOpt = Annotated[Optional[str], typer.Option("--backend", help="vivado | vitis")]
+PrecisionOpt = Annotated[Optional[str], typer.Option("--precision", help="Default precision, e.g. 'ap_fixed<16,6>'")]
+ReuseOpt = Annotated[Optional[int], typer.Option("--reuse-factor", help="Reuse factor for every layer")]
+StrategyOpt = Annotated[Optional[str], typer.Option("--strategy", help="latency | resource | distributed_arithmetic")]
+IoOpt = Annotated[Optional[str], typer.Option("--io", help="parallel | stream")]
+ClockOpt = Annotated[Optional[float], typer.Option("--clock-period", help="Clock period in ns")]
+InputShapeOpt = Annotated[Optional[str], typer.Option("--input-shape", help="PyTorch input shape without batch, e.g. 16 or 8,24")]
+
+
 @app.command()
 def build(
     model: Annotated[Optional[str], typer.Argument(help="Model: .keras, QKeras .h5, .onnx, or file.py:factory")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Output directory for the HLS project")] = ...,
-    example: Annotated[Optional[str], typer.Option(help="Build an example from `fpgaml examples`")] = None,
-    part: Annotated[Optional[str], typer.Option(help="Xilinx part or alias (xcvu13p, xcu250, xczu7ev, ...)")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="vivado | vitis")] = None,
-    precision: Annotated[Optional[str], typer.Option(help="Default precision, e.g. 'ap_fixed<16,6>'")] = None,
-    reuse_factor: Annotated[Optional[int], typer.Option(help="Reuse factor for every layer")] = None,
-    strategy: Annotated[Optional[str], typer.Option(help="latency | resource | distributed_arithmetic")] = None,
-    io: Annotated[Optional[str], typer.Option(help="parallel | stream")] = None,
-    clock_period: Annotated[Optional[float], typer.Option(help="Clock period in ns")] = None,
+    example: ExampleOpt = None,
+    part: PartOpt = None,
+    backend: BackendOpt = None,
+    precision: PrecisionOpt = None,
+    reuse_factor: ReuseOpt = None,
+    strategy: StrategyOpt = None,
+    io: IoOpt = None,
+    clock_period: ClockOpt = None,
     config: Annotated[Optional[Path], typer.Option(help="YAML file of build options and an HLSConfig override")] = None,
     inputs: Annotated[Optional[Path], typer.Option(help="C-sim inputs (.npy, shape (N, *input_shape))")] = None,
-    input_shape: Annotated[Optional[str], typer.Option(help="PyTorch input shape without batch, e.g. 16 or 8,24")] = None,
+    input_shape: InputShapeOpt = None,
     weights: Annotated[Optional[Path], typer.Option(help="PyTorch state_dict loaded into the factory's module")] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty output directory")] = False,
     no_csim: Annotated[bool, typer.Option("--no-csim", help="Skip the C-simulation check")] = False,
@@ -172,15 +184,15 @@ def list_examples() -> None:
 @app.command()
 def predict(
     model: Annotated[Optional[str], typer.Argument(help="Model file, file.py:factory, or dense widths like 16-64-32-32-5")] = None,
-    example: Annotated[Optional[str], typer.Option(help="An example from `fpgaml examples`")] = None,
-    part: Annotated[Optional[str], typer.Option(help="Xilinx part or alias")] = None,
-    backend: Annotated[Optional[str], typer.Option(help="vivado | vitis")] = None,
-    precision: Annotated[Optional[str], typer.Option(help="Default precision, e.g. 'ap_fixed<16,6>'")] = None,
-    reuse_factor: Annotated[Optional[int], typer.Option(help="Reuse factor for every layer")] = None,
-    strategy: Annotated[Optional[str], typer.Option(help="latency | resource | distributed_arithmetic")] = None,
-    io: Annotated[Optional[str], typer.Option(help="parallel | stream")] = None,
-    clock_period: Annotated[Optional[float], typer.Option(help="Clock period in ns")] = None,
-    input_shape: Annotated[Optional[str], typer.Option(help="PyTorch input shape without batch")] = None,
+    example: ExampleOpt = None,
+    part: PartOpt = None,
+    backend: BackendOpt = None,
+    precision: PrecisionOpt = None,
+    reuse_factor: ReuseOpt = None,
+    strategy: StrategyOpt = None,
+    io: IoOpt = None,
+    clock_period: ClockOpt = None,
+    input_shape: InputShapeOpt = None,
     model_dir: Annotated[Optional[Path], typer.Option(help="Surrogate weights directory (default: shipped)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON")] = False,
 ) -> None:

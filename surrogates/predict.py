@@ -124,15 +124,16 @@ def _options(**given: Any) -> BuildOptions:
     return BuildOptions(**{k: v for k, v in given.items() if v is not None}, csim=False)
 
 
-def convert(model: Any, opts: BuildOptions, input_shape: tuple[int, ...] | None = None) -> Any:
+def convert(model: Any, opts: BuildOptions, input_shape: tuple[int, ...] | None = None) -> tuple[Any, str]:
     """hls4ml conversion exactly as ``fpgaml build`` does it (``convert_graph``: same config,
-    same workarounds and checks), without writing or compiling anything."""
+    same workarounds and checks), without writing or compiling anything; with the model's name
+    (the graph itself only knows the HLS project name)."""
     from ..compiler.build import convert_graph
     from ..compiler.frontends import load_model
 
     loaded = load_model(model, input_shape)
     graph, _config = convert_graph(loaded, opts, Path(tempfile.gettempdir()) / "fpgaml-predict-not-written")
-    return graph
+    return graph, loaded.name
 
 
 def _model_key(model: Any) -> tuple:
@@ -206,7 +207,8 @@ def design_spec(
            float(opts.clock_period), input_shape)
     spec = _cached(key, model_or_graph)
     if spec is None:
-        spec = from_model_graph(convert(model_or_graph, opts, input_shape))
+        graph, name = convert(model_or_graph, opts, input_shape)
+        spec = from_model_graph(graph, name=name)
         _remember(key, model_or_graph, spec)
     return _retime(spec, opts.reuse_factor, None, None)
 

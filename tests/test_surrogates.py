@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import time
 from pathlib import Path
 
 import numpy as np
@@ -182,14 +181,12 @@ def test_reuse_factor_sweep_does_not_reconvert(jet_tagger):
     """Only the first call converts; re-timing the cached design gives what hls4ml builds."""
     predict(jet_tagger, part="xcu250", strategy="resource", reuse_factor=32)
     n_converted = len(_conversions)
-    t0 = time.perf_counter()
     sweep = [predict(jet_tagger, part="xcu250", strategy="resource", reuse_factor=rf) for rf in (1, 2, 4, 8, 16)]
-    per_call = (time.perf_counter() - t0) / len(sweep)
-    assert len(_conversions) == n_converted
-    assert per_call < 0.05
+    assert len(_conversions) == n_converted  # speed itself is benchmarks/surrogate_speed.py's business
     lat = [e.latency_cycles.value for e in sweep]
     assert all(a < b for a, b in zip(lat, lat[1:]))
-    fresh = from_model_graph(convert(jet_tagger, _options(part="xcu250", strategy="latency", reuse_factor=4)))
+    graph, name = convert(jet_tagger, _options(part="xcu250", strategy="latency", reuse_factor=4))
+    fresh = from_model_graph(graph, name=name)
     retimed = design_spec(jet_tagger, part="xcu250", strategy="latency", reuse_factor=1).with_reuse_factor(4)
     assert [l.reuse_factor for l in fresh.layers] == [l.reuse_factor for l in retimed.layers]
     np.testing.assert_array_equal(node_matrix(tabulate([fresh])), node_matrix(tabulate([retimed])))
@@ -200,16 +197,13 @@ def test_reuse_factor_sweep_does_not_reconvert(jet_tagger):
 @needs_data
 def test_predict_many_on_1000_rows(dataset):
     rows = dataset.sample(1000, random_state=1)
-    t0 = time.perf_counter()
     out = predict_many(rows)
-    elapsed = time.perf_counter() - t0
     assert len(out) == 1000 and out.index.equals(rows.index)
     assert {"lut", "lut_low", "lut_high", "analytic_dsp", "ood", "ood_reason"} <= set(out.columns)
     dense = rows.subset != "conv2d"
     assert out.loc[dense, "lut"].notna().all() and (out.loc[dense, "lut_low"] <= out.loc[dense, "lut"]).all()
     assert out.loc[~dense, "lut"].isna().all() and out.loc[~dense, "ood_reason"].str.contains("not a dense").all()
     assert (~out.loc[dense, "ood"]).mean() > 0.9
-    assert elapsed < 5.0
     configs = predict_many([{"model": "16-64-32-32-5", "reuse_factor": rf, "strategy": "latency"} for rf in (1, 4)])
     assert configs.dsp.iloc[0] > configs.dsp.iloc[1] and configs.ood.all()
 

@@ -37,8 +37,9 @@ demo: $(STAMP)
 	$(BIN)/fpgaml build --example jet_tagger -o demo_out/jet_tagger --force
 	@echo "report: demo_out/jet_tagger/report.md"
 
+# The test suite and the notebooks (run top to bottom by nbmake), on both cores.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --durations=10 tests
+	$(BIN)/python -m pytest -n 2 --durations=10 --nbmake tests notebooks
 
 clean:
 	rm -rf $(VENV) demo_out .pytest_cache

@@ -15,8 +15,8 @@ from .compiler.build import BuildResult, build
 from .compiler.errors import CheckFailed, ToolMissing, UserError
 from .compiler.examples import example, examples
 
-__all__ = ["BuildResult", "CheckFailed", "ToolMissing", "UserError", "build", "example", "examples", "predict",
-           "predict_many", "__version__"]
+__all__ = ["BuildResult", "CheckFailed", "ToolMissing", "UserError", "build", "example", "examples", "explore",
+           "predict", "predict_many", "__version__"]
 
 
 def __getattr__(name: str):
@@ -25,4 +25,8 @@ def __getattr__(name: str):
         from . import surrogates
 
         return getattr(surrogates, name)
+    if name == "explore":
+        from .compiler.explore import explore
+
+        return explore
     raise AttributeError(f"module 'fpgaml' has no attribute {name!r}")

@@ -214,6 +214,10 @@ def predict(
         Console().print(estimate.to_text(), highlight=False, markup=False, soft_wrap=True)
 
 
+from .explore_cli import explore_command  # noqa: E402  (its heavy imports happen inside the command)
+
+app.command("explore")(explore_command)
+
 surrogate_app = typer.Typer(no_args_is_help=True, help="Train and evaluate the cost surrogates.")
 app.add_typer(surrogate_app, name="surrogate")
 

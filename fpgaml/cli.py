@@ -283,6 +283,25 @@ def dataset_info(
     Console().print(info(df), highlight=False, markup=False, soft_wrap=True)
 
 
+@dataset_app.command("generate")
+def dataset_generate(
+    n: Annotated[int, typer.Option("--n", help="Number of designs: design i is a pure function of (space, seed, i)")],
+    out: Annotated[Path, typer.Option("--out", help="Output directory (records.jsonl, failed.jsonl); rerun to resume")],
+    space: Annotated[str, typer.Option(help="dense | conv | mixed | tiny")] = "dense",
+    workers: Annotated[int, typer.Option(help="Local worker processes (with --ray-address local: its CPUs)")] = 1,
+    ray_address: Annotated[Optional[str], typer.Option(help="Ray cluster address, or 'local' to start one")] = None,
+    label: Annotated[str, typer.Option(help="open (da4ml + Yosys) | vivado (needs vivado_hls/vitis_hls on PATH)")] = "open",
+    seed: Annotated[int, typer.Option(help="Seed of the design space")] = 0,
+    timeout_s: Annotated[float, typer.Option(help="Per-design time limit, seconds")] = 900.0,
+) -> None:
+    """Sample HGQ2 designs, label them (Yosys or Vivado HLS) and append one wa-hls4ml record per line."""
+    from .datasets.generate import generate  # TensorFlow is imported by the workers only
+
+    summary = generate(n, out, space=space, workers=workers, ray_address=ray_address, label=label,
+                       seed=seed, timeout_s=timeout_s)
+    console.print(summary.line(), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point: run the Typer app, turning UserError into one line and exit code 2."""
     try:

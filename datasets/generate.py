@@ -21,8 +21,10 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import sys
+import threading
 import time
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -192,8 +194,26 @@ def generate(
         require_ray()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out):
+    with _exclusive(out), _sigterm_exits():
         return _run(out, n, space, seed, designs, label, timeout_s, ray_address, workers, progress)
+
+
+@contextlib.contextmanager
+def _sigterm_exits() -> Iterator[None]:
+    """Make `kill` unwind like Ctrl-C, so the pool's clean-up stops the workers and their Yosys.
+
+    With Python's default SIGTERM the parent dies at once and its spawned workers live on as
+    orphans, still writing into the scratch directory a restarted run is using (seen: a
+    restarted run recorded a sound design as failed). Only the main thread can set handlers.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
@@ -219,8 +239,12 @@ def _run(out: Path, n: int, space: str, seed: int, designs: Iterable[DesignSpec]
     todo = [s for s in specs if s.design_id not in done]
     summary = Summary(out=out, requested=len(specs), skipped=len(specs) - len(todo))
     t0 = time.perf_counter()
-    work_root = out / WORK_DIR
-    work_root.mkdir(exist_ok=True)
+    # One scratch directory per run: a design still running in an orphaned worker of a killed
+    # run can then never share (or delete) the directory of the same design in this run.
+    # Older ones belong to dead runs (this run holds the lock): their scratch goes.
+    shutil.rmtree(out / WORK_DIR, ignore_errors=True)
+    work_root = out / WORK_DIR / str(os.getpid())
+    work_root.mkdir(parents=True, exist_ok=True)
     if ray_address:
         from .parallel import run_ray
 
@@ -233,6 +257,7 @@ def _run(out: Path, n: int, space: str, seed: int, designs: Iterable[DesignSpec]
         _write_outcomes(outcomes, out, label, summary, len(todo), progress)
     finally:
         _remove_if_empty(work_root)
+        _remove_if_empty(work_root.parent)
     summary.elapsed_s = time.perf_counter() - t0
     return summary
 
@@ -320,7 +345,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``python -m``: exit 2 with one line on UserError/ToolMissing, as the CLI does."""
     args = _parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the pools' clean-up on `kill`
     try:
         summary = generate(args.n, args.out, space=args.space, workers=args.workers, ray_address=args.ray_address,
                            label=args.label, seed=args.seed, timeout_s=args.timeout_s,

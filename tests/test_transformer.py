@@ -301,3 +301,17 @@ def test_pytorch_tokenwise_linear_is_refused_naming_the_module():
 
     with pytest.raises(fpgaml.UserError, match=r"module 'query' \(Linear\) is applied to a \(16, 6\) tensor"):
         wrap_torch_module(TokenProjection(), (16, 6))
+
+
+def test_hgq_latency_softmax_builds_bit_exact(tmp_path):
+    """QSoftmax(stable=False): hls4ml 1.3's config forces 'stable' and then fails; fpgaml keeps 'latency'."""
+    import keras
+    from hgq.layers import QDense, QSoftmax
+    from hgq.utils import trace_minmax
+
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8,))
+    model = keras.Model(inp, QSoftmax(stable=False)(QDense(6)(inp)), name="latency_softmax")
+    trace_minmax(model, np.random.default_rng(0).normal(size=(256, 8)).astype(np.float32), batch_size=256, verbose=0)
+    result = fpgaml.build(model, tmp_path / "out", n_samples=300)
+    assert result.csim["bit_exact"] is True

@@ -41,6 +41,15 @@ def supported_keras_layers() -> list[str]:
     return sorted(n for n in names if n.isidentifier())
 
 
+def _keep_parsed_softmax_implementation(layers: list[dict], config: dict) -> None:
+    """Let a softmax keep the implementation its handler chose (e.g. QSoftmax(stable=False) ->
+    'latency'): hls4ml 1.3.0's config_from_keras_model writes 'Implementation: stable' for
+    every softmax, which overrides it and then fails (KeyError 'inp_norm_t')."""
+    for layer in layers:
+        if "implementation" in layer and layer.get("class_name") in ("Softmax", "QSoftmax"):
+            config.get("LayerName", {}).get(layer["name"], {}).pop("Implementation", None)
+
+
 def _is_hgq_layer(layer: Any) -> bool:
     return type(layer).__module__.startswith("hgq.")
 
@@ -61,14 +70,16 @@ class KerasModel(LoadedModel):
         with self._unsupported_layers_named():
             # Parse once without the DA fallback first: config_from_keras_model always tries it,
             # and hls4ml 1.3.0 then prints "da4ml is missing" before the unsupported-layer error.
-            parse_keras_v3_model(self.model, allow_da_fallback=False)
-            return hls4ml.utils.config_from_keras_model(
+            layers, *_ = parse_keras_v3_model(self.model, allow_da_fallback=False)
+            config = hls4ml.utils.config_from_keras_model(
                 self.model,
                 granularity="name",
                 backend=backend,
                 default_precision=default_precision,
                 default_reuse_factor=reuse_factor,
             )
+        _keep_parsed_softmax_implementation(layers, config)
+        return config
 
     def convert(self, hls_config: dict, **convert_kwargs: Any):
         import hls4ml

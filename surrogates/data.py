@@ -33,8 +33,9 @@ class TensorBatch:
         return (self.x, self.edge_index, self.edge_attr, self.batch, self.num_graphs, self.node_cost, self.const)
 
 
-def tensor_batch(table: NodeTable, analytic: AnalyticModel) -> TensorBatch:
-    node_cost, const = analytic.node_costs(table)
+def tensor_batch(table: NodeTable, node_cost: np.ndarray, const: np.ndarray) -> TensorBatch:
+    """The GNN's inputs for ``table``, with the analytic per-layer costs it corrects (computed
+    once by the caller, which also needs them for the analytic totals)."""
     return TensorBatch(
         x=torch.from_numpy(node_matrix(table)),
         edge_index=torch.from_numpy(np.stack([table.src, table.dst])).long(),
@@ -51,7 +52,7 @@ def data_list(table: NodeTable, analytic: AnalyticModel, y: np.ndarray) -> list:
     for unknown targets), for PyG's DataLoader."""
     from torch_geometric.data import Data
 
-    whole = tensor_batch(table, analytic)
+    whole = tensor_batch(table, *analytic.node_costs(table))
     starts = np.searchsorted(table.graph, np.arange(table.n_graphs + 1))
     edge_graph = table.graph[table.src]
     edge_starts = np.searchsorted(edge_graph, np.arange(table.n_graphs + 1))

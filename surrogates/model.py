@@ -69,18 +69,9 @@ class Surrogate:
         if self.gnn is not None and not ood.all():
             import torch
 
-            from .data import TensorBatch
-            from .features import edge_matrix, node_matrix
+            from .data import tensor_batch
 
-            batch = TensorBatch(
-                x=torch.from_numpy(node_matrix(table)),
-                edge_index=torch.from_numpy(np.stack([table.src, table.dst])).long(),
-                edge_attr=torch.from_numpy(edge_matrix(table)),
-                batch=torch.from_numpy(table.graph).long(),
-                num_graphs=table.n_graphs,
-                node_cost=torch.from_numpy(nodes.astype(np.float32)),
-                const=torch.from_numpy(const.astype(np.float32)),
-            )
+            batch = tensor_batch(table, nodes, const)
             with torch.inference_mode(), _single_thread(torch):
                 learned = self.gnn(*batch.model_args()).double().numpy()
             learned[:, TARGETS.index("ii")] = np.maximum(learned[:, TARGETS.index("ii")], 1.0)

@@ -17,6 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ..surrogates.features import from_model_graph
 from .space import DesignSpec, build_model
 
 LABELS = ("open", "vivado")
@@ -218,7 +219,8 @@ def _layer_entry(layer: Any) -> dict[str, Any]:
 # --- labels -----------------------------------------------------------------------------
 
 
-def _base_record(spec: DesignSpec, loaded: Any, graph: Any, config: dict, opts: Any) -> dict[str, Any]:
+def _base_record(spec: DesignSpec, loaded: Any, graph: Any, config: dict, opts: Any, features: Any) -> dict[str, Any]:
+    """The sections every record has; ``features`` is the surrogate featurizer's DesignSpec."""
     import hls4ml
 
     from .. import __version__
@@ -233,7 +235,23 @@ def _base_record(spec: DesignSpec, loaded: Any, graph: Any, config: dict, opts: 
         "subset": f"fpgaml_{spec.space}",
         "design": spec.as_dict(),
         "io_type": opts.io_type,
+        "design_graph": _jsonable(features.to_dict()),
     }
+
+
+def open_flow_features(spec: DesignSpec, loaded: Any, work: Path) -> Any:
+    """The featurizer's view of an open-flow design.
+
+    hls4ml 1.3.0's distributed_arithmetic pass compiles the weights into generated code and
+    drops them from the ModelGraph, so the graph the record's hls_config comes from has no
+    weights to count. The same model converted with the Latency strategy at RF 1 has the same
+    layers, precisions and weights; it is featurized and relabelled as the DA circuit it is.
+    """
+    from ..compiler.build import convert_graph
+
+    opts = _build_options(spec, "latency", 1, dict.fromkeys(_weight_layer_sizes(loaded.model), 1))
+    graph, _ = convert_graph(loaded, opts, work / "features")
+    return from_model_graph(graph, name=spec.name).with_strategy(OPEN_FLOW_STRATEGY)
 
 
 def _open_record(spec: DesignSpec, loaded: Any, work: Path, deadline: float, timing: dict) -> dict[str, Any]:
@@ -249,7 +267,7 @@ def _open_record(spec: DesignSpec, loaded: Any, work: Path, deadline: float, tim
     t = time.perf_counter()
     synth = synthesize(work, spec.part, timeout_s=max(1.0, deadline - time.perf_counter()))
     timing["synth_s"] = round(time.perf_counter() - t, 3)
-    record = _base_record(spec, loaded, graph, config, opts)
+    record = _base_record(spec, loaded, graph, config, opts, open_flow_features(spec, loaded, work))
     record.update(
         # Stored BRAM is in 36 Kb tiles for 'yosys' (schema.STORED_BRAM_PER_18K_BLOCK); synth counts 18 Kb blocks.
         resource_report={"lut": synth["lut"], "ff": synth["ff"], "dsp": synth["dsp"],
@@ -280,7 +298,7 @@ def _vivado_record(spec: DesignSpec, loaded: Any, work: Path, timing: dict) -> d
     synth = run_synthesis(graph, work / "hls", opts.backend)
     timing["synth_s"] = round(time.perf_counter() - t, 3)
     report = {k: synth.get(k) for k in ("lut", "ff", "dsp", "bram", "uram")}
-    record = _base_record(spec, loaded, graph, config, opts)
+    record = _base_record(spec, loaded, graph, config, opts, from_model_graph(graph, name=spec.name))
     record.update(
         resource_report=report,  # 'vivado-hls' stores BRAM in 18 Kb blocks, as the HLS report does
         hls_resource_report=dict(report),

@@ -8,6 +8,7 @@ nothing); text columns are pandas strings with <NA>.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -41,6 +42,7 @@ TEXT_COLUMNS = (
     "precision",  # hls_config.Model default precision, as written
     "layer_widths",  # '104-48-104-104': input width of each weight layer, then the last output
     "activations",  # distinct activation functions, sorted, '|'-joined ('relu|softmax')
+    "design_graph",  # fpgaml records: the featurizer's DesignSpec of the built ModelGraph, as JSON
 )
 
 #: Numeric columns (float64), in table order.
@@ -98,6 +100,7 @@ def record_row(record: Record, source: str, subset: str, split: str | None) -> d
         n_layers=float(len(weight_layers)) if layers else np.nan,
         n_params=_n_params(layers),
         activations=_activations(layers),
+        design_graph=json.dumps(record["design_graph"]) if "design_graph" in record else None,
     )
     if weight_layers:
         widths = [_last_dim(layer.get("input_shape")) for layer in weight_layers]

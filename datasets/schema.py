@@ -156,6 +156,7 @@ class Record(TypedDict, total=False):
     tool_versions: dict  # {"vivado": "2023.2", "vivado_hls": ..., "yosys": "0.40", ...}
     fpgaml_version: str
     subset: str
+    design_graph: dict  # surrogates.features.DesignSpec.to_dict() of the built ModelGraph
 
 
 class Precision(NamedTuple):
@@ -346,6 +347,8 @@ def normalize_record(raw: Any) -> Record:
     for key in ("fpgaml_version", "subset"):
         if key in raw:
             record[key] = _text(raw[key])  # type: ignore[literal-required]
+    if isinstance(raw.get("design_graph"), dict):
+        record["design_graph"] = raw["design_graph"]
     return record
 
 

@@ -17,7 +17,7 @@ import math
 import re
 from functools import lru_cache
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -61,6 +61,8 @@ STRATEGIES = ("latency", "resource", "other")
 IO_TYPES = ("io_parallel", "io_stream")
 FAMILIES = ("xcup", "xc7")
 DEFAULT_PRECISION_BITS = 16  # hls4ml's default ap_fixed<16,6>
+#: Bumped whenever LayerSpec/DesignSpec fields change meaning: stored design graphs must match.
+DESIGN_GRAPH_VERSION = 1
 
 
 @dataclass
@@ -138,9 +140,49 @@ class DesignSpec:
     def device(self) -> Part | None:
         return part_info(self.part)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types; the record field ``design_graph`` stores this, so a dataset row is
+        featurized from the ModelGraph it was built from (weights and precisions included)
+        rather than re-derived from its layer list. Width histograms are sparse ({width: count})."""
+        layers = []
+        for layer in self.layers:
+            entry = {k: v for k, v in asdict(layer).items() if k != "width_hist"}
+            if layer.width_hist is not None:
+                entry["width_hist"] = {str(w): float(c) for w, c in enumerate(layer.width_hist) if c}
+            layers.append(entry)
+        out = {k: v for k, v in asdict(self).items() if k not in ("layers", "meta")}
+        out.update(version=DESIGN_GRAPH_VERSION, layers=layers, edges=[list(e) for e in self.edges])
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "DesignSpec":
+        """Inverse of :meth:`to_dict`; a dict from another featurizer version raises UserError."""
+        if data.get("version") != DESIGN_GRAPH_VERSION:
+            raise UserError(f"design_graph version {data.get('version')!r} is not {DESIGN_GRAPH_VERSION}; "
+                            "regenerate the record with this fpgaml")
+        layers = []
+        for entry in data["layers"]:
+            entry = dict(entry)
+            sparse = entry.pop("width_hist", None)
+            hist = None
+            if sparse is not None:
+                hist = np.zeros(MAX_WIDTH, dtype=np.float64)
+                for w, c in sparse.items():
+                    hist[min(int(w), MAX_WIDTH - 1)] += float(c)
+            layers.append(LayerSpec(**entry, width_hist=hist))
+        values = {k: v for k, v in data.items() if k not in ("version", "layers", "edges")}
+        return cls(layers=layers, edges=[(int(a), int(b)) for a, b in data["edges"]], **values)
+
     def compute_layers(self) -> list[LayerSpec]:
         """The layers with multipliers: the ones a reuse factor applies to."""
         return [layer for layer in self.layers if layer.multiplies]
+
+    def with_strategy(self, strategy: str) -> "DesignSpec":
+        """The same layers labelled with another strategy (see datasets.design: da4ml circuits are
+        described by their Latency-strategy graph, which still holds the weights)."""
+        name = _strategy_name(strategy)
+        layers = [replace(layer, strategy=name) for layer in self.layers]
+        return replace(self, layers=layers, strategy=name)
 
     def with_reuse_factor(self, reuse_factor: int, *, strict: bool = True) -> "DesignSpec":
         """The same design re-timed for another reuse factor, without hls4ml.
@@ -390,8 +432,23 @@ def _get(row: Mapping[str, Any], *keys: str) -> Any:
 WAHLS4ML_GENERATED = frozenset({"2layer", "3layer"})
 
 
+def design_graph(value: str | Mapping[str, Any]) -> DesignSpec:
+    """A record's stored ``design_graph`` (a dict, or its JSON text as the loader keeps it)."""
+    import json
+
+    try:
+        data = json.loads(value) if isinstance(value, str) else value
+        return DesignSpec.from_dict(data)
+    except (ValueError, TypeError, KeyError) as err:
+        raise UserError(f"unreadable design_graph: {err}") from None
+
+
 def from_row(row: Mapping[str, Any]) -> DesignSpec:
-    """A dataset row (``fpgaml.datasets.load`` columns, or a raw wa-hls4ml CSV row) of a dense net.
+    """A dataset row (``fpgaml.datasets.load`` columns, or a raw wa-hls4ml CSV row).
+
+    Rows with a ``design_graph`` (fpgaml's own records: the featurizer's view of the
+    ModelGraph the design was built from) are read back exactly; any other row must be a
+    dense network described by its widths:
 
     wa-hls4ml's dense networks (gen_dense_models_v2 + run_search_iteration, hls4ml 0.8.1):
     QKeras QDense without activations, weights and biases ``fixed<prec,1>``, everything
@@ -399,6 +456,9 @@ def from_row(row: Mapping[str, Any]) -> DesignSpec:
     accumulator), Resource strategy, io_parallel, invalid reuse factors replaced by the
     closest valid one. Rows whose architecture is not a dense width list raise UserError.
     """
+    graph = _get(row, "design_graph")
+    if graph is not None:
+        return design_graph(graph)
     widths_text = _get(row, "layer_widths", "model_string")
     subset = str(_get(row, "subset") or "")
     if not is_architecture(widths_text) or subset in ("conv1d", "conv2d"):
@@ -528,8 +588,52 @@ def _globals(strategies: Sequence[str], io_types: Sequence[str], styles: Sequenc
     }
 
 
+def concat_tables(tables: Sequence[NodeTable]) -> NodeTable:
+    """One NodeTable holding the designs of ``tables`` in order."""
+    tables = [t for t in tables if t.n_graphs] or list(tables[:1])
+    graph_offsets = np.cumsum([0] + [t.n_graphs for t in tables])
+    node_offsets = np.cumsum([0] + [len(t) for t in tables])
+    return NodeTable(
+        graph=np.concatenate([t.graph + o for t, o in zip(tables, graph_offsets)]),
+        kind=np.concatenate([t.kind for t in tables]),
+        num={c: np.concatenate([t.num[c] for t in tables]) for c in _NUM_COLUMNS},
+        hist=np.concatenate([t.hist for t in tables]),
+        src=np.concatenate([t.src + o for t, o in zip(tables, node_offsets)]),
+        dst=np.concatenate([t.dst + o for t, o in zip(tables, node_offsets)]),
+        glob={c: np.concatenate([t.glob[c] for t in tables]) for c in tables[0].glob},
+        n_graphs=int(graph_offsets[-1]),
+    )
+
+
 def tabulate_rows(df: Any) -> tuple[NodeTable, np.ndarray, dict[int, str]]:
-    """:func:`tabulate` of :func:`from_row` for a whole DataFrame, in numpy (about 20x faster).
+    """:func:`tabulate` of :func:`from_row` for a whole DataFrame.
+
+    Returns (table of the featurizable rows, their positions in ``df``, {position: why not}
+    for the rest). Rows with a stored ``design_graph`` are read back; the rest take the
+    numpy path for dense width rows.
+    """
+    graphs = df["design_graph"].reset_index(drop=True) if "design_graph" in df else None
+    stored = graphs.notna().to_numpy(dtype=bool) if graphs is not None else np.zeros(len(df), dtype=bool)
+    if not stored.any():
+        return _tabulate_width_rows(df)
+    specs, kept, failures = [], [], {}
+    for i in np.flatnonzero(stored):
+        try:
+            specs.append(design_graph(graphs[i]))
+            kept.append(int(i))
+        except UserError as err:
+            failures[int(i)] = f"row {i}: {err}"
+    kept_at = np.asarray(kept, dtype=np.int64)
+    rest = np.flatnonzero(~stored)
+    if not len(rest):
+        return tabulate(specs), kept_at, failures
+    table, keep, rest_failures = _tabulate_width_rows(df.iloc[rest])
+    failures.update({int(rest[k]): why for k, why in rest_failures.items()})
+    return concat_tables([tabulate(specs), table]), np.concatenate([kept_at, rest[keep]]), failures
+
+
+def _tabulate_width_rows(df: Any) -> tuple[NodeTable, np.ndarray, dict[int, str]]:
+    """:func:`tabulate` of :func:`from_row` for dense width rows, in numpy (about 20x faster).
 
     Returns (table of the dense rows, their positions in ``df``, {position: why not} for
     the rest). Must give exactly the table ``tabulate([from_row(r) for r in rows])`` gives;

@@ -215,7 +215,7 @@ def build(
         }
         say("estimating cost with the surrogate")
         with _timed(timing, "estimate_s"):
-            report["estimate"] = _estimate(graph)
+            report["estimate"] = _estimate(graph, opts)
         if opts.flow == "rtl":
             _rtl_stages(loaded, opts, stage, report, say)
         else:
@@ -226,16 +226,20 @@ def build(
     return BuildResult(output_dir=out, report=report, hls_model=graph, loaded=loaded)
 
 
-def _estimate(graph: Any) -> dict:
-    """The surrogate's estimate for the converted graph (read from its own configuration).
+def _estimate(graph: Any, opts: BuildOptions) -> dict:
+    """The surrogate's estimate for the converted graph (read from its own configuration), or
+    for the RTL flow's pipelined circuit (the open-flow weights).
 
     Advisory: a graph the surrogate cannot read must not cost the user the build, so its
     failure is recorded in the section instead of raised.
     """
     from ..surrogates import predict
 
+    if opts.flow == "rtl" and opts.pipeline_stages is None:
+        return {"error": "no estimate for a combinational RTL circuit: the open-flow surrogate was trained on "
+                         "pipelined ones (give --pipeline-stages)"}
     try:
-        return predict(graph).as_dict()
+        return predict(graph, pipeline_stages=opts.pipeline_stages if opts.flow == "rtl" else None).as_dict()
     except Exception as err:  # noqa: BLE001  (recorded, not hidden)
         return {"error": f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"}
 

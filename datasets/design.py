@@ -17,13 +17,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from ..surrogates.features import from_model_graph
+from ..surrogates.features import RTL_STRATEGY, from_model_graph
 from .space import DesignSpec, build_model
 
 LABELS = ("open", "vivado")
 #: Strategy and reuse factor the record states for open labels: da4ml builds the fully
 #: parallel distributed-arithmetic circuit whatever hls4ml's settings say.
-OPEN_FLOW_STRATEGY = "distributed_arithmetic"
+OPEN_FLOW_STRATEGY = RTL_STRATEGY
 
 
 def prepare_worker() -> None:
@@ -137,7 +137,7 @@ def hls_sections(spec: DesignSpec, loaded: Any, work: Path, *, open_flow: bool) 
     from ..compiler.build import convert_graph
 
     if open_flow:
-        strategy, rf = OPEN_FLOW_STRATEGY, 1
+        strategy, rf = RTL_STRATEGY, 1  # da4ml builds the fully parallel circuit whatever hls4ml's settings say
         layer_rfs = dict.fromkeys(_weight_layer_sizes(loaded.model), 1)
     else:
         strategy, rf = spec.strategy, spec.reuse_factor
@@ -245,13 +245,13 @@ def open_flow_features(spec: DesignSpec, loaded: Any, work: Path) -> Any:
     hls4ml 1.3.0's distributed_arithmetic pass compiles the weights into generated code and
     drops them from the ModelGraph, so the graph the record's hls_config comes from has no
     weights to count. The same model converted with the Latency strategy at RF 1 has the same
-    layers, precisions and weights; it is featurized and relabelled as the DA circuit it is.
+    layers, precisions and weights; it is featurized and described as the DA circuit it is.
     """
     from ..compiler.build import convert_graph
 
     opts = _build_options(spec, "latency", 1, dict.fromkeys(_weight_layer_sizes(loaded.model), 1))
     graph, _ = convert_graph(loaded, opts, work / "features")
-    return from_model_graph(graph, name=spec.name).with_strategy(OPEN_FLOW_STRATEGY)
+    return from_model_graph(graph, name=spec.name).as_rtl_circuit(spec.pipeline_stages)
 
 
 def _open_record(spec: DesignSpec, loaded: Any, work: Path, deadline: float, timing: dict) -> dict[str, Any]:

@@ -55,6 +55,7 @@ NUMERIC_COLUMNS = (
     "n_params",  # sum of model_config[].parameters
     "d_in",  # last dimension of the first weight layer's input (features or channels)
     "d_out",  # last dimension of the last weight layer's output
+    "rtl_pipeline_stages",  # open-flow records: da4ml register stages (latency = stages + 1 cycles)
     *RESOURCE_KEYS,  # lut ff dsp bram uram: by label_source; BRAM in 18 Kb blocks
     *(f"hls_{k}" for k in RESOURCE_KEYS),  # HLS C-synthesis estimate; BRAM in 18 Kb blocks
     *LATENCY_KEYS,  # HLS C-synthesis latency (cycles) and clocks (ns)
@@ -101,6 +102,7 @@ def record_row(record: Record, source: str, subset: str, split: str | None) -> d
         n_params=_n_params(layers),
         activations=_activations(layers),
         design_graph=json.dumps(record["design_graph"]) if "design_graph" in record else None,
+        rtl_pipeline_stages=_float((record.get("rtl") or {}).get("pipeline_stages")),
     )
     if weight_layers:
         widths = [_last_dim(layer.get("input_shape")) for layer in weight_layers]

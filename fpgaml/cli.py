@@ -193,6 +193,8 @@ def predict(
     io: IoOpt = None,
     clock_period: ClockOpt = None,
     input_shape: InputShapeOpt = None,
+    pipeline_stages: Annotated[Optional[int], typer.Option(
+        help="Estimate the open RTL flow's circuit (build --flow rtl) with this many pipeline stages")] = None,
     model_dir: Annotated[Optional[Path], typer.Option(help="Surrogate weights directory (default: shipped)")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the estimate as JSON")] = False,
 ) -> None:
@@ -206,7 +208,7 @@ def predict(
     estimate = api.predict(
         api.example(example) if example is not None else model, part=part, backend=backend, precision=precision,
         reuse_factor=reuse_factor, strategy=strategy, io_type=io, clock_period=clock_period,
-        input_shape=_shape(input_shape), model_dir=model_dir,
+        input_shape=_shape(input_shape), pipeline_stages=pipeline_stages, model_dir=model_dir,
     )
     if json_out:
         print(json.dumps(estimate.as_dict(), indent=1))
@@ -238,7 +240,7 @@ def _labelled(paths: list[str], label_source: str | None):
 def surrogate_train(
     data: Annotated[list[str], typer.Option("--data", help="Dataset files, directories or globs (repeatable)")],
     out: Annotated[Path, typer.Option("--out", help="Directory for weights and checkpoints")],
-    arch: Annotated[str, typer.Option(help="gnn")] = "gnn",
+    arch: Annotated[str, typer.Option(help="gnn | transformer | analytic")] = "gnn",
     label_source: Annotated[Optional[str], typer.Option(help="vivado-synth | vivado-hls | yosys")] = None,
     seed: Annotated[int, typer.Option(help="Seed for the split and the initialisation")] = 0,
     epochs: Annotated[int, typer.Option(help="Training epochs")] = 40,

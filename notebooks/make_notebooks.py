@@ -39,8 +39,9 @@ BUILD_AND_BITCHECK = [
     ("md", """\
 # 1. Build the jet tagger and check it bit for bit
 
-The `jet_tagger` example is an HGQ2 (quantization-aware) MLP 16-64-32-32-5, the shape of the
-hls4ml jet-tagging benchmark. `fpgaml.build` converts it with hls4ml, writes the HLS project,
+The `jet_tagger` example is the hls4ml jet-tagging benchmark, MLP 16-64-32-32-5 at
+ap_fixed<16,6>, written with HGQ2 quantizers (`jet_tagger_hgq` is the same network with HGQ2's
+narrow, quantization-aware widths). `fpgaml.build` converts it with hls4ml, writes the HLS project,
 compiles it with g++ and runs the C++ model against the Keras model on 1000 seeded inputs.
 For HGQ2 models the two must agree **bit for bit**; a mismatch is an error, not a warning.
 

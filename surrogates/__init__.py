@@ -5,7 +5,8 @@
     S.predict_many(dataframe_or_configs)            # batched, one row per design
 
 An analytic model of hls4ml's generated hardware (analytic.py), calibrated on real results,
-corrected by a small GNN over the layer graph (gnn.py) inside the region the training data
+corrected by a small network over the layers (residual.py: a GNN over the data-flow graph,
+gnn.py, or a transformer over layer tokens, transformer.py) inside the region the training data
 cover, with split-conformal intervals and an out-of-distribution flag outside it.
 Layout: features.py (one featurizer for ModelGraphs and dataset rows), hls_rules.py (hls4ml's
 reuse-factor and constant rules), data.py (tensors), ood.py, model.py (weights I/O),

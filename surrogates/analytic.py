@@ -46,12 +46,12 @@ PRIORS: dict[str, dict[str, float]] = {
             "elementwise": 0.5, "weight_layer": 200.0, "table_lut": 1.0, "const": 200.0},
     "ff": {"pipeline_resource": 1.0, "pipeline_latency": 1.0, "accumulator": 1.0, "output": 1.0, "output_dataflow": 1.0,
            "input": 1.0,
-           "elementwise": 1.0, "weight_layer": 100.0, "const": 200.0},
+           "elementwise": 1.0, "weight_layer": 100.0, "rtl_stage": 0.5, "const": 200.0},
     "dsp": {"dsp_mults": 1.0, "const": 0.0},
     "bram": {"rom_bram": 1.0, "rom_lane_lut": 1.0, "rom_lane_dsp": 0.2, "table_bram": 1.0,
              "resource_layer": 0.5, "const": 0.0},
     "latency_cycles": {"sequential": 1.0, "resource_layer": 2.0, "adder_tree": 1.0, "latency_layer": 1.0,
-                       "elementwise_stage": 0.5, "table_stage": 3.0, "const": 0.0},
+                       "elementwise_stage": 0.5, "table_stage": 3.0, "rtl_stages": 1.0, "const": 0.0},
     "ii": {},
 }
 DSP_LOG2_THRESHOLD = math.log2(112.0)  # prior: w*x bits above ~112 go to a DSP
@@ -152,6 +152,11 @@ def bases(t: NodeTable, d: Derived) -> dict[str, dict[str, np.ndarray]]:
     tree = np.ceil(np.log2(np.maximum(num["n_in"], 2)) / adds_per_cycle)
     ew_bits = d.out_elems * xb * d.elementwise
     out_bits = d.out_elems * rb * (t.kind != _K["reshape"])
+    # da4ml RTL circuits (the open flow): constant multiplications are adder graphs (no DSP),
+    # latency is the register stages + 1 cycle, registers sit at the stage cuts.
+    stages = t.glob["stages"][t.graph]
+    rtl = stages > 0
+    hls = ~rtl
     f = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
     return {
         "lut": {
@@ -179,8 +184,9 @@ def bases(t: NodeTable, d: Derived) -> dict[str, dict[str, np.ndarray]]:
             "input": f(is_input * d.out_elems * rb),
             "elementwise": f(ew_bits),
             "weight_layer": f(w),
+            "rtl_stage": f(rtl * stages * out_bits),
         },
-        "dsp": {"dsp_mults": f(d.P * d.dsp_frac * d.dsp_each)},
+        "dsp": {"dsp_mults": f(hls * d.P * d.dsp_frac * d.dsp_each)},
         "bram": {
             "rom_bram": f(rom * bram18_count(rf, d.P * wb) * deep),
             # Vivado often splits the reshaped weight ROM into one memory per multiplier lane;
@@ -191,12 +197,13 @@ def bases(t: NodeTable, d: Derived) -> dict[str, dict[str, np.ndarray]]:
             "resource_layer": f(w & res),
         },
         "latency_cycles": {
-            "sequential": f(w * seq),
-            "resource_layer": f(w & res),
-            "adder_tree": f((w & ~res) * tree),
-            "latency_layer": f(w & ~res),
-            "elementwise_stage": f(d.elementwise & ~is_table),
-            "table_stage": f(is_table),
+            "sequential": f(hls * w * seq),
+            "resource_layer": f(hls & w & res),
+            "adder_tree": f((hls & w & ~res) * tree),
+            "latency_layer": f(hls & w & ~res),
+            "elementwise_stage": f(hls & d.elementwise & ~is_table),
+            "table_stage": f(hls & is_table),
+            "rtl_stages": f(rtl * is_input * (stages + 1)),
         },
     }
 
@@ -230,7 +237,8 @@ class AnalyticModel:
         rf = np.maximum(t.num["rf"], 1)
         dataflow = t.glob["dataflow"][t.graph] > 0
         pipeline_ii = d.weight * rf * np.ceil(t.num["positions"] / np.maximum(t.num["parallel"], 1))
-        nodes[:, -1] = np.where(dataflow, lat, pipeline_ii)
+        rtl = t.glob["stages"][t.graph] > 0  # da4ml circuits are fully pipelined: II = 1
+        nodes[:, -1] = np.where(rtl, 1.0, np.where(dataflow, lat, pipeline_ii))
         return nodes, const
 
     def predict(self, t: NodeTable) -> np.ndarray:

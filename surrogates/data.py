@@ -19,7 +19,7 @@ from .features import NodeTable, edge_matrix, node_matrix
 
 @dataclass
 class TensorBatch:
-    """Everything CostGNN.forward needs for a set of designs."""
+    """Everything ResidualCostModel.forward needs for a set of designs."""
 
     x: Tensor
     edge_index: Tensor
@@ -34,7 +34,7 @@ class TensorBatch:
 
 
 def tensor_batch(table: NodeTable, node_cost: np.ndarray, const: np.ndarray) -> TensorBatch:
-    """The GNN's inputs for ``table``, with the analytic per-layer costs it corrects (computed
+    """The network inputs for ``table``, with the analytic per-layer costs it corrects (computed
     once by the caller, which also needs them for the analytic totals)."""
     return TensorBatch(
         x=torch.from_numpy(node_matrix(table)),

@@ -61,6 +61,8 @@ STRATEGIES = ("latency", "resource", "other")
 IO_TYPES = ("io_parallel", "io_stream")
 FAMILIES = ("xcup", "xc7")
 DEFAULT_PRECISION_BITS = 16  # hls4ml's default ap_fixed<16,6>
+#: What hls4ml calls da4ml's circuits; the featurizer files it under strategy 'other'.
+RTL_STRATEGY = "distributed_arithmetic"
 #: Bumped whenever LayerSpec/DesignSpec fields change meaning: stored design graphs must match.
 DESIGN_GRAPH_VERSION = 1
 
@@ -134,6 +136,7 @@ class DesignSpec:
     pipeline_style: str = "pipeline"
     name: str = ""
     requested_reuse_factor: int = 1
+    pipeline_stages: int = 0  # register stages of a da4ml RTL circuit (open flow); 0: an HLS design
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -183,6 +186,16 @@ class DesignSpec:
         name = _strategy_name(strategy)
         layers = [replace(layer, strategy=name) for layer in self.layers]
         return replace(self, layers=layers, strategy=name)
+
+    def as_rtl_circuit(self, pipeline_stages: int) -> "DesignSpec":
+        """This design as the open flow builds it: da4ml's fully parallel distributed-arithmetic
+        circuit (every layer at reuse factor 1) with ``pipeline_stages`` register stages.
+        ``self`` should come from a graph that still holds the weights (Latency strategy)."""
+        if int(pipeline_stages) < 1:
+            raise UserError(f"invalid number of pipeline stages {pipeline_stages!r}; it must be an integer >= 1")
+        layers = [replace(layer, reuse_factor=1) for layer in self.layers]
+        return replace(self, layers=layers, requested_reuse_factor=1,
+                       pipeline_stages=int(pipeline_stages)).with_strategy(RTL_STRATEGY)
 
     def with_reuse_factor(self, reuse_factor: int, *, strict: bool = True) -> "DesignSpec":
         """The same design re-timed for another reuse factor, without hls4ml.
@@ -458,7 +471,9 @@ def from_row(row: Mapping[str, Any]) -> DesignSpec:
     """
     graph = _get(row, "design_graph")
     if graph is not None:
-        return design_graph(graph)
+        stages = _get(row, "rtl_pipeline_stages")
+        spec = design_graph(graph)
+        return replace(spec, pipeline_stages=int(stages)) if stages is not None else spec
     widths_text = _get(row, "layer_widths", "model_string")
     subset = str(_get(row, "subset") or "")
     if not is_architecture(widths_text) or subset in ("conv1d", "conv2d"):
@@ -513,7 +528,7 @@ def tabulate(specs: Sequence[DesignSpec]) -> NodeTable:
     graph, kind, src, dst = [], [], [], []
     hist_rows: list[tuple[int, np.ndarray]] = []
     kind_index = {k: i for i, k in enumerate(KINDS)}
-    strategies, io_types, styles, parts, clocks, n_nodes = [], [], [], [], [], []
+    strategies, io_types, styles, parts, clocks, n_nodes, stages = [], [], [], [], [], [], []
     offset = 0
     for g, spec in enumerate(specs):
         for layer in spec.layers:
@@ -547,6 +562,7 @@ def tabulate(specs: Sequence[DesignSpec]) -> NodeTable:
         parts.append(spec.part)
         clocks.append(spec.clock_period)
         n_nodes.append(len(spec.layers))
+        stages.append(spec.pipeline_stages)
     num = {c: np.asarray(v, dtype=np.float64) for c, v in cols.items()}
     n = len(graph)
     hist = np.zeros((n, MAX_WIDTH), dtype=np.float64)
@@ -562,13 +578,13 @@ def tabulate(specs: Sequence[DesignSpec]) -> NodeTable:
     return NodeTable(
         graph=np.asarray(graph, dtype=np.int64), kind=np.asarray(kind, dtype=np.int64), num=num, hist=hist,
         src=np.asarray(src, dtype=np.int64), dst=np.asarray(dst, dtype=np.int64),
-        glob=_globals(strategies, io_types, styles, parts, clocks, n_nodes),
+        glob=_globals(strategies, io_types, styles, parts, clocks, n_nodes, stages),
         n_graphs=len(specs),
     )
 
 
 def _globals(strategies: Sequence[str], io_types: Sequence[str], styles: Sequence[str], parts: Sequence[str],
-             clocks: Sequence[float], n_nodes: Sequence[int]) -> dict[str, np.ndarray]:
+             clocks: Sequence[float], n_nodes: Sequence[int], stages: Sequence[int]) -> dict[str, np.ndarray]:
     """Per-design columns of a NodeTable (part totals looked up once per distinct part)."""
     devices = {p: part_info(str(p)) for p in set(parts)}
     dev = [devices[p] for p in parts]
@@ -585,6 +601,7 @@ def _globals(strategies: Sequence[str], io_types: Sequence[str], styles: Sequenc
         "clock": np.asarray(clocks, dtype=np.float64),
         "device": np.array([d.device if d else str(p) for d, p in zip(dev, parts)]),
         "n_nodes": np.asarray(n_nodes, dtype=np.float64),
+        "stages": np.asarray(stages, dtype=np.float64),
     }
 
 
@@ -617,9 +634,10 @@ def tabulate_rows(df: Any) -> tuple[NodeTable, np.ndarray, dict[int, str]]:
     if not stored.any():
         return _tabulate_width_rows(df)
     specs, kept, failures = [], [], {}
-    for i in np.flatnonzero(stored):
+    rows = df.iloc[np.flatnonzero(stored)][[c for c in ("design_graph", "rtl_pipeline_stages") if c in df]]
+    for i, row in zip(np.flatnonzero(stored), rows.to_dict("records")):
         try:
-            specs.append(design_graph(graphs[i]))
+            specs.append(from_row(row))
             kept.append(int(i))
         except UserError as err:
             failures[int(i)] = f"row {i}: {err}"
@@ -723,7 +741,7 @@ def _tabulate_width_rows(df: Any) -> tuple[NodeTable, np.ndarray, dict[int, str]
     table = NodeTable(
         graph=graph, kind=np.where(is_dense, KINDS.index("dense"), KINDS.index("input")).astype(np.int64), num=numc,
         hist=hist, src=edge - 1, dst=edge,
-        glob=_globals(strategy, io_type, styles, part, clock, lengths), n_graphs=len(keep),
+        glob=_globals(strategy, io_type, styles, part, clock, lengths, np.zeros(len(keep))), n_graphs=len(keep),
     )
     return table, keep, failures
 
@@ -739,7 +757,7 @@ NODE_FEATURES: tuple[str, ...] = (
 GLOBAL_FEATURES: tuple[str, ...] = (
     "strategy_latency", "strategy_resource", "strategy_other", "io_parallel", "io_stream", "dataflow",
     "family_xcup", "family_xc7", "log10_part_lut", "log10_part_ff", "log10_part_dsp", "log10_part_bram",
-    "clock_period",
+    "clock_period", "rtl_pipeline_stages",
 )
 EDGE_FEATURES: tuple[str, ...] = ("tensor_bits", "log2_tensor_size")
 BITS_SCALE = 16.0  # widths are divided by this; log2 counts by LOG_SCALE, so typical features are O(1)
@@ -791,7 +809,8 @@ def node_matrix(t: NodeTable) -> np.ndarray:
 
 def global_matrix(t: NodeTable) -> np.ndarray:
     """[designs, len(GLOBAL_FEATURES)]: strategy, io type, pipeline style, part family and
-    resource totals (log10), clock period (ns / 10). Unknown parts give zeros."""
+    resource totals (log10), clock period (ns / 10), RTL pipeline stages (/ 4). Unknown parts
+    give zeros."""
     g = t.glob
     strat = np.zeros((t.n_graphs, 3))
     strat[np.arange(t.n_graphs), g["strategy"].astype(int)] = 1
@@ -801,7 +820,8 @@ def global_matrix(t: NodeTable) -> np.ndarray:
     known = g["family"] >= 0
     fam[np.flatnonzero(known), g["family"][known].astype(int)] = 1
     res = [np.nan_to_num(np.log10(g[k].clip(1)), nan=0.0) / 6.0 for k in ("lut", "ff", "dsp", "bram")]
-    return np.column_stack([strat, io, g["dataflow"], fam, *res, g["clock"] / 10.0]).astype(np.float32)
+    return np.column_stack([strat, io, g["dataflow"], fam, *res, g["clock"] / 10.0, g["stages"] / 4.0]
+                           ).astype(np.float32)
 
 
 def edge_matrix(t: NodeTable) -> np.ndarray:

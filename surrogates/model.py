@@ -1,4 +1,4 @@
-"""A trained surrogate: analytic coefficients + GNN corrections + its domain and intervals.
+"""A trained surrogate: analytic coefficients + learned corrections + its domain and intervals.
 
 Stored as two files side by side: ``NAME.pt``, a plain ``state_dict`` of tensors (loaded with
 ``torch.load(..., weights_only=True)``, so opening a weights file never runs code), and
@@ -24,16 +24,20 @@ from .features import EDGE_FEATURES, GLOBAL_FEATURES, NODE_FEATURES, NodeTable
 from .ood import Domain
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-DEFAULT_NAME = "wahls4ml_dense"
+DEFAULT_NAME = "wahls4ml_dense"  # HLS designs: trained on wa-hls4ml's Vivado results
+RTL_NAME = "openflow_yosys"  # da4ml RTL circuits: trained on our open-flow dataset (Yosys labels)
 FORMAT = 1
 UNCALIBRATED_Q = 0.7  # log1p half-width (x/ 2) for a target the data never measured (II)
 OOD_MIN_Q = 0.5  # outside the domain: at least x/ 1.65, and twice the analytic model's own error
 WIDTH_SCALE_OOD = 2.0
-CITATION = (
-    "wa-hls4ml: A Benchmark and Surrogate Models for hls4ml Resource and Latency Estimation (2025); "
-    "data: Vivado/Vitis HLS 2023.2 results for xcu250 at 5 ns, flattened CSVs from jdweitz/wa-hls4ml (data/), "
-    "licence CC-BY-NC-4.0"
-)
+#: Where a model's labels came from, by label source ('vivado-synth': the shared wa-hls4ml CSVs).
+CITATIONS = {
+    "vivado-synth": "wa-hls4ml: A Benchmark and Surrogate Models for hls4ml Resource and Latency Estimation (2025); "
+                    "data: Vivado/Vitis HLS 2023.2 results for xcu250 at 5 ns, flattened CSVs from jdweitz/wa-hls4ml "
+                    "(data/), licence CC-BY-NC-4.0",
+    "yosys": "fpgaml open-flow dataset (datasets/open_flow: HGQ2 networks -> da4ml 0.6.0 Verilog -> Yosys 0.23 "
+             "synth_xilinx), made with `fpgaml dataset generate --label open`",
+}
 
 
 @dataclass
@@ -47,14 +51,15 @@ class Prediction:
     ood: np.ndarray  # [designs] bool
     reasons: list[list[str]]
     calibrated: np.ndarray  # [T] bool: interval width measured on held-out data
+    source: np.ndarray  # [designs] 'analytic', or the network ('gnn', 'transformer') that corrected it
 
 
 @dataclass
 class Surrogate:
     analytic: AnalyticModel
-    gnn: Any | None  # CostGNN
+    network: Any | None  # a ResidualCostModel (GNN or transformer), or None: analytic only
     domain: Domain
-    q_gnn: np.ndarray  # [T] conformal half-widths (log1p space), NaN: uncalibrated
+    q_network: np.ndarray  # [T] conformal half-widths (log1p space), NaN: uncalibrated
     q_analytic: np.ndarray
     meta: dict = field(default_factory=dict)
 
@@ -66,19 +71,21 @@ class Surrogate:
         reasons = self.domain.check(table, names)
         ood = np.fromiter((bool(r) for r in reasons), dtype=bool, count=table.n_graphs)
         value = analytic.copy()
-        if self.gnn is not None and not ood.all():
+        source = np.full(table.n_graphs, "analytic", dtype=object)
+        if self.network is not None and not ood.all():
             import torch
 
             from .data import tensor_batch
 
             batch = tensor_batch(table, nodes, const)
             with torch.inference_mode(), _single_thread(torch):
-                learned = self.gnn(*batch.model_args()).double().numpy()
+                learned = self.network(*batch.model_args()).double().numpy()
             learned[:, TARGETS.index("ii")] = np.maximum(learned[:, TARGETS.index("ii")], 1.0)
             learned[:, TARGETS.index("latency_cycles")] = np.maximum(learned[:, TARGETS.index("latency_cycles")], 1.0)
             value[~ood] = learned[~ood]
-        calibrated = np.isfinite(self.q_gnn)
-        q_in = np.where(calibrated, self.q_gnn, UNCALIBRATED_Q)
+            source[~ood] = self.network.config.arch
+        calibrated = np.isfinite(self.q_network)
+        q_in = np.where(calibrated, self.q_network, UNCALIBRATED_Q)
         q_an = np.where(np.isfinite(self.q_analytic), self.q_analytic, UNCALIBRATED_Q)
         q_out = np.maximum(WIDTH_SCALE_OOD * q_an, OOD_MIN_Q)
         q = np.where(ood[:, None], q_out[None, :], q_in[None, :])
@@ -91,7 +98,7 @@ class Surrogate:
         cycles = [TARGETS.index("latency_cycles"), TARGETS.index("ii")]
         low[:, cycles] = np.maximum(low[:, cycles], 1.0)  # a design takes at least one cycle
         return Prediction(value=value, low=low, high=high, analytic=analytic, ood=ood, reasons=reasons,
-                          calibrated=calibrated)
+                          calibrated=calibrated, source=source)
 
     # --- persistence ---
 
@@ -108,17 +115,17 @@ class Surrogate:
             edge_features=list(EDGE_FEATURES),
             analytic=self.analytic.to_dict(),
             domain=self.domain.to_dict(),
-            conformal={**meta.get("conformal", {}), "q_gnn": _q_dict(self.q_gnn),
+            conformal={**meta.get("conformal", {}), "q_network": _q_dict(self.q_network),
                        "q_analytic": _q_dict(self.q_analytic)},
-            citation=CITATION,
+            citation="; ".join(CITATIONS.get(src, f"labels from {src}")
+                               for src in meta.get("training", {}).get("label_source", [])),
         )
-        if self.gnn is not None:
-            meta["gnn"] = self.gnn.config.to_dict()
-            pt = out_dir / f"{name}.pt"
-            torch.save({k: v.detach().clone() for k, v in self.gnn.state_dict().items()}, pt)
+        pt = out_dir / f"{name}.pt"
+        if self.network is not None:
+            meta["network"] = self.network.config.to_dict()
+            torch.save({k: v.detach().clone() for k, v in self.network.state_dict().items()}, pt)
         else:
-            meta.pop("gnn", None)
-            pt = out_dir / f"{name}.pt"
+            meta.pop("network", None)
         js = out_dir / f"{name}.json"
         js.write_text(json.dumps(meta, indent=1, default=_json_default) + "\n")
         return pt, js
@@ -139,15 +146,15 @@ class Surrogate:
             raise UserError(f"{js}: surrogate format {meta.get('format')} is not {FORMAT}; retrain it")
         if meta.get("node_features") != list(NODE_FEATURES) + list(GLOBAL_FEATURES):
             raise UserError(f"{js}: trained with a different feature set; retrain it with this fpgaml")
-        gnn = _LazyGNN(meta["gnn"], js.with_suffix(".pt")) if "gnn" in meta else None
+        network = _LazyNetwork(meta["network"], js.with_suffix(".pt")) if "network" in meta else None
         conf = meta.get("conformal", {})
-        return cls(analytic=AnalyticModel.from_dict(meta["analytic"]), gnn=gnn,
-                   domain=Domain.from_dict(meta["domain"]), q_gnn=_q_array(conf.get("q_gnn")),
+        return cls(analytic=AnalyticModel.from_dict(meta["analytic"]), network=network,
+                   domain=Domain.from_dict(meta["domain"]), q_network=_q_array(conf.get("q_network")),
                    q_analytic=_q_array(conf.get("q_analytic")), meta=meta)
 
 
-class _LazyGNN:
-    """The stored GNN, built and loaded on first use.
+class _LazyNetwork:
+    """The stored network, built and loaded on first use.
 
     Importing PyTorch Geometric costs 2-3 s, and a design outside the training domain (every
     Latency-strategy build with the shipped weights) is answered by the analytic model alone,
@@ -162,9 +169,9 @@ class _LazyGNN:
         if self._module is None:
             import torch
 
-            from .gnn import CostGNN, GNNConfig
+            from .residual import NetworkConfig, build_network
 
-            module = CostGNN(GNNConfig.from_dict(self._config))
+            module = build_network(NetworkConfig.from_dict(self._config))
             module.load_state_dict(torch.load(self._weights, map_location="cpu", weights_only=True))
             self._module = module.eval()
         return self._module
@@ -178,7 +185,7 @@ class _LazyGNN:
 
 @contextlib.contextmanager
 def _single_thread(torch: Any) -> Iterator[None]:
-    """Run the GNN on one intra-op thread. Its tensors are small (64 features per node), so
+    """Run the network on one intra-op thread. Its tensors are small (64 features per node), so
     fanning each op out to threads costs more than it saves; on the 2-core development
     machine, shared with compile jobs, 10,000 designs took 95 ms on one thread and 550-1,070
     ms on two. The previous setting is restored afterwards."""
@@ -190,6 +197,11 @@ def _single_thread(torch: Any) -> Iterator[None]:
     finally:
         if previous != 1:
             torch.set_num_threads(previous)
+
+
+def default_weights(rtl: bool) -> str:
+    """The shipped weights for HLS designs, or for the open flow's RTL circuits."""
+    return RTL_NAME if rtl else DEFAULT_NAME
 
 
 _CACHE: dict[tuple[str, str], Surrogate] = {}

@@ -24,7 +24,8 @@ LAYER_RANGES = ("rf", "weight_bits", "input_bits", "accum_bits", "result_bits", 
 _LABEL = {"n_in": "fan-in", "n_out": "outputs", "weight_bits": "weight bits", "input_bits": "input bits",
           "accum_bits": "accumulator bits", "result_bits": "result bits", "rf": "reuse factor",
           "mults_per_cycle": "multipliers per cycle", "positions": "output positions",
-          "n_weight_layers": "layers with multipliers", "total_mults": "multiplications"}
+          "n_weight_layers": "layers with multipliers", "total_mults": "multiplications",
+          "pipeline_stages": "RTL pipeline stages (0: an HLS design)"}
 MAX_REASONS = 8
 
 
@@ -127,4 +128,4 @@ def _design_columns(t: NodeTable) -> dict[str, np.ndarray]:
     n_weight = np.bincount(t.graph, weights=w, minlength=t.n_graphs)
     mults = np.bincount(t.graph, weights=w * t.num["n_in"] * t.num["n_out"] * t.num["positions"],
                         minlength=t.n_graphs)
-    return {"n_weight_layers": n_weight, "total_mults": mults}
+    return {"n_weight_layers": n_weight, "total_mults": mults, "pipeline_stages": t.glob["stages"]}

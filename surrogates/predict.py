@@ -4,7 +4,7 @@ A model is converted by hls4ml (no project written, nothing compiled: ~0.01-0.5 
 featurized once; the featurized design is cached, so a sweep over reuse factors re-times the
 cached design with hls4ml's own reuse-factor rule (DesignSpec.with_reuse_factor) instead of
 converting again -- conversion does not depend on the reuse factor except through that rule.
-Everything after featurization is numpy plus one small GNN forward pass (~1-2 ms), and
+Everything after featurization is numpy plus one small network forward pass (~1-2 ms), and
 batches of designs go through it together.
 """
 
@@ -33,7 +33,7 @@ from .features import (
     tabulate,
     tabulate_rows,
 )
-from .model import load_surrogate
+from .model import default_weights, load_surrogate
 
 _CACHE_SIZE = 32
 _conversions: OrderedDict[tuple, tuple[Any, DesignSpec]] = OrderedDict()
@@ -64,7 +64,7 @@ class Estimate:
     ii: TargetEstimate
     ood: bool
     reason: str
-    source: str  # 'gnn' (analytic + learned correction) or 'analytic'
+    source: str  # 'analytic', or the network that corrected it: 'gnn' | 'transformer'
     analytic: dict[str, float]
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -169,13 +169,24 @@ def design_spec(
     clock_period: float | None = None,
     backend: str | None = None,
     input_shape: tuple[int, ...] | None = None,
+    pipeline_stages: int | None = None,
 ) -> DesignSpec:
     """The featurized design for a model, ModelGraph, DesignSpec or dense architecture string.
 
     Models are converted with the build's defaults for options left None. An existing
     ModelGraph or DesignSpec keeps its own settings; only reuse factor, part and clock can
     be changed without converting again (precision, strategy and io type change the graph).
+    ``pipeline_stages`` asks for the open RTL flow's circuit (``fpgaml build --flow rtl``):
+    da4ml's fully parallel design with that many register stages, so reuse factor and
+    strategy do not apply.
     """
+    if pipeline_stages is not None:
+        if reuse_factor not in (None, 1) or strategy not in (None, "latency"):
+            raise UserError("the open RTL flow builds the fully parallel circuit: reuse factor and strategy do not "
+                            "apply with pipeline stages")
+        spec = design_spec(model_or_graph, part=part, reuse_factor=None, precision=precision, strategy=strategy,
+                           io_type=io_type, clock_period=clock_period, backend=backend, input_shape=input_shape)
+        return spec.as_rtl_circuit(pipeline_stages)
     if isinstance(model_or_graph, DesignSpec) or _is_model_graph(model_or_graph):
         if _is_model_graph(model_or_graph):
             # Cached per graph object (and its layer list, in case a pass changed it since).
@@ -240,7 +251,7 @@ def _estimate(pred: Any, g: int, spec: DesignSpec) -> Estimate:
               "pipeline_style": spec.pipeline_style,
               "layer_reuse_factors": {layer.name: layer.reuse_factor for layer in spec.compute_layers()}}
     return Estimate(**targets, ood=bool(pred.ood[g]), reason="; ".join(pred.reasons[g]),
-                    source="analytic" if pred.ood[g] else "gnn",
+                    source=str(pred.source[g]),
                     analytic={t: float(pred.analytic[g, j]) for j, t in enumerate(TARGETS)}, config=config)
 
 
@@ -255,6 +266,7 @@ def predict(
     clock_period: float | None = None,
     backend: str | None = None,
     input_shape: tuple[int, ...] | None = None,
+    pipeline_stages: int | None = None,
     model_dir: str | Path | None = None,
 ) -> Estimate:
     """Estimate LUT, FF, DSP, BRAM (18 Kb blocks), latency (cycles, worst case) and II for one design.
@@ -262,11 +274,14 @@ def predict(
     ``model_or_graph``: anything ``fpgaml build`` takes (Keras/HGQ2 object or file, ONNX,
     ``file.py:factory``), an hls4ml ModelGraph, a DesignSpec, or a dense architecture string
     such as ``'16-64-32-32-5'`` (every width at ``precision``). Options are the build's
-    (None: the build's default; for a ModelGraph, its own). ``model_dir``: other weights.
+    (None: the build's default; for a ModelGraph, its own). ``pipeline_stages``: estimate the
+    open RTL flow's circuit instead (da4ml + Yosys; answered by the open-flow weights).
+    ``model_dir``: other weights.
     """
     spec = design_spec(model_or_graph, part=part, reuse_factor=reuse_factor, precision=precision, strategy=strategy,
-                       io_type=io_type, clock_period=clock_period, backend=backend, input_shape=input_shape)
-    surrogate = load_surrogate(model_dir)
+                       io_type=io_type, clock_period=clock_period, backend=backend, input_shape=input_shape,
+                       pipeline_stages=pipeline_stages)
+    surrogate = load_surrogate(model_dir, default_weights(spec.pipeline_stages > 0))
     pred = surrogate.predict_table(tabulate([spec]), [[layer.name for layer in spec.layers]])
     return _estimate(pred, 0, spec)
 
@@ -276,13 +291,12 @@ def predict_many(configs_or_dataframe: pd.DataFrame | Iterable[Any], *, model_di
     """Estimates for many designs at once, one row each.
 
     Input: a DataFrame of dataset rows (``fpgaml.datasets.load`` columns or raw wa-hls4ml CSV
-    columns; dense networks), or an iterable of DesignSpecs, ModelGraphs, dataset-row dicts,
+    columns: dense networks, or any network of fpgaml's own records), or an iterable of DesignSpecs, ModelGraphs, dataset-row dicts,
     or dicts ``{'model': ..., 'reuse_factor': ..., ...}`` (keywords of :func:`predict`;
     ``options`` are defaults for them). Output columns: ``<target>``, ``<target>_low``,
     ``<target>_high``, ``analytic_<target>`` per target, ``ood``, ``ood_reason``; rows that
     cannot be featurized get NaN and the reason. Index: the input's.
     """
-    surrogate = load_surrogate(model_dir)
     if isinstance(configs_or_dataframe, pd.DataFrame):
         index = configs_or_dataframe.index
         table, where, failed = tabulate_rows(configs_or_dataframe)
@@ -306,6 +320,8 @@ def predict_many(configs_or_dataframe: pd.DataFrame | Iterable[Any], *, model_di
     ood = np.ones(n, dtype=bool)
     reasons = [failed.get(i, "") for i in range(n)]
     if table.n_graphs:
+        # All RTL circuits: the open-flow weights; otherwise the HLS ones (which flag RTL rows as OOD).
+        surrogate = load_surrogate(model_dir, default_weights(bool((table.glob["stages"] > 0).all())))
         pred = surrogate.predict_table(table)
         for j, t in enumerate(TARGETS):
             out[t][where] = pred.value[:, j]

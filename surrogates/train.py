@@ -30,7 +30,7 @@ import pandas as pd
 from ..compiler.errors import UserError
 from .analytic import TARGETS, AnalyticModel
 from .features import DesignSpec, from_row, tabulate
-from .model import DEFAULT_NAME, Surrogate
+from .model import Surrogate, default_weights
 from .ood import Domain
 
 #: Dataset column holding each target. Latency: worst case. II: the CSVs have none.
@@ -53,7 +53,8 @@ def labels(df: pd.DataFrame) -> np.ndarray:
 
 
 def featurize(df: pd.DataFrame) -> tuple[list[DesignSpec], np.ndarray]:
-    """Specs of the rows that describe dense networks, and the row positions they came from."""
+    """Specs of the rows that can be featurized (records with a design graph, dense width
+    rows), and the row positions they came from."""
     specs, keep = [], []
     for i, row in enumerate(df.to_dict("records")):
         try:
@@ -116,10 +117,14 @@ def conformal_q(y: np.ndarray, pred: np.ndarray, alpha: float = ALPHA) -> np.nda
 
 # --- training ---
 
-def _device_threads() -> None:
+def _one_thread() -> None:
+    """Train on one intra-op thread. The networks are small (hidden 64, batches of 256
+    designs): on the 2-core development machine, shared with a dataset run (two Yosys
+    workers), one GNN epoch on the wa-hls4ml data took ~3 minutes with two threads (their
+    OpenMP workers spin against the other processes) and ~2 seconds with one."""
     import torch
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    torch.set_num_threads(1)
 
 
 def _loss(pred, y):
@@ -141,32 +146,36 @@ def train(
     layers: int = 3,
     batch_size: int = 256,
     lr: float = 2e-3,
-    name: str = DEFAULT_NAME,
+    name: str | None = None,
     progress: bool = True,
 ) -> Path:
     """Train a surrogate on ``df`` and write ``NAME.pt`` / ``NAME.json`` (+ ``parity.png``,
-    ``metrics.csv``) into ``out_dir``. ``arch``: 'gnn' (analytic + GNN residual) or
-    'analytic' (calibrated analytic model only). Returns ``out_dir``."""
+    ``metrics.csv``) into ``out_dir``. ``arch``: 'gnn' or 'transformer' (analytic model + the
+    network's log residual, see residual.py) or 'analytic' (calibrated analytic model only).
+    ``name`` (of the weight files): the shipped name for the data's kind (model.default_weights).
+    Returns ``out_dir``."""
     import torch
     from torch_geometric.loader import DataLoader
 
     from .data import data_list
-    from .gnn import CostGNN, GNNConfig
+    from .residual import ARCHITECTURES, NetworkConfig, build_network
 
-    if arch not in ("gnn", "analytic"):
-        raise UserError(f"unknown surrogate arch '{arch}'; supported: gnn, analytic")
-    _device_threads()
+    if arch not in (*ARCHITECTURES, "analytic"):
+        raise UserError(f"unknown surrogate arch '{arch}'; supported: {', '.join(ARCHITECTURES)}, analytic")
+    _one_thread()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if progress else (lambda msg: None)
     specs, rows = featurize(df)
     if len(specs) < 100:
-        raise UserError(f"only {len(specs)} featurizable (dense) rows; need at least 100 to train")
+        raise UserError(f"only {len(specs)} featurizable rows (dense width rows, or records with a design graph); "
+                        "need at least 100 to train")
+    name = name or default_weights(all(spec.pipeline_stages > 0 for spec in specs))
     sub = df.iloc[rows]
     y = labels(sub)
     split = split_of(_architectures(sub), seed)
     idx = {s: np.flatnonzero(split == s) for s, _ in SPLITS}
-    say(f"{len(specs):,} dense designs: train {len(idx['train']):,}, calib {len(idx['calib']):,}, "
+    say(f"{len(specs):,} designs: train {len(idx['train']):,}, calib {len(idx['calib']):,}, "
         f"test {len(idx['test']):,} (split by architecture, seed {seed})")
     tables = {s: tabulate([specs[i] for i in ix]) for s, ix in idx.items()}
     ys = {s: y[ix] for s, ix in idx.items()}
@@ -188,22 +197,22 @@ def train(
         (out / "run.json").write_text(json.dumps({"key": run_key, "settings": settings}, indent=1))
         say(f"  done in {time.perf_counter() - t0:.1f} s")
 
-    gnn = None
+    network = None
     history: list[dict] = []
-    if arch == "gnn":
+    if arch in ARCHITECTURES:
         torch.manual_seed(seed)
         train_data = data_list(tables["train"], analytic, ys["train"])
         calib_data = data_list(tables["calib"], analytic, ys["calib"])
-        config = GNNConfig(node_dim=int(train_data[0].x.shape[1]), edge_dim=int(train_data[0].edge_attr.shape[1]),
-                           hidden=hidden, layers=layers)
-        gnn = CostGNN(config)
-        opt = torch.optim.AdamW(gnn.parameters(), lr=lr, weight_decay=1e-4)
+        config = NetworkConfig(node_dim=int(train_data[0].x.shape[1]), edge_dim=int(train_data[0].edge_attr.shape[1]),
+                               arch=arch, hidden=hidden, layers=layers)
+        network = build_network(config)
+        opt = torch.optim.AdamW(network.parameters(), lr=lr, weight_decay=1e-4)
         steps = epochs * math.ceil(len(train_data) / batch_size)
         sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=max(steps, 1), pct_start=0.1)
         start = 0
         if resumed and state_path.exists():
             ck = torch.load(state_path, map_location="cpu", weights_only=True)
-            gnn.load_state_dict(ck["model"])
+            network.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optim"])
             sched.load_state_dict(ck["sched"])
             start = int(ck["epoch"])
@@ -215,40 +224,40 @@ def train(
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                    TextColumn("{task.fields[info]}"))
         with Progress(*columns, disable=not progress, transient=False) as bar:
-            task = bar.add_task("training GNN", total=epochs, completed=start, info="")
+            task = bar.add_task(f"training {arch}", total=epochs, completed=start, info="")
             for epoch in range(start, epochs):
                 gen = torch.Generator().manual_seed(seed * 100_003 + epoch)
                 loader = DataLoader(train_data, batch_size=batch_size, shuffle=True, generator=gen)
-                gnn.train()
+                network.train()
                 total, count = 0.0, 0
                 for batch in loader:
                     opt.zero_grad()
-                    pred = gnn(batch.x, batch.edge_index, batch.edge_attr, batch.batch, batch.num_graphs,
+                    pred = network(batch.x, batch.edge_index, batch.edge_attr, batch.batch, batch.num_graphs,
                                batch.node_cost, batch.const)
                     loss = _loss(pred, batch.y)
                     loss.backward()
-                    torch.nn.utils.clip_grad_norm_(gnn.parameters(), 1.0)
+                    torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
                     opt.step()
                     sched.step()
                     total += float(loss.detach()) * batch.num_graphs
                     count += batch.num_graphs
-                gnn.eval()
+                network.eval()
                 with torch.inference_mode():
-                    closs = np.mean([float(_loss(gnn(b.x, b.edge_index, b.edge_attr, b.batch, b.num_graphs,
+                    closs = np.mean([float(_loss(network(b.x, b.edge_index, b.edge_attr, b.batch, b.num_graphs,
                                                      b.node_cost, b.const), b.y)) for b in calib_loader])
                 history.append({"epoch": epoch + 1, "train_loss": total / max(count, 1), "calib_loss": float(closs)})
-                torch.save({"epoch": epoch + 1, "model": gnn.state_dict(), "optim": opt.state_dict(),
+                torch.save({"epoch": epoch + 1, "model": network.state_dict(), "optim": opt.state_dict(),
                             "sched": sched.state_dict()}, state_path.with_suffix(".tmp"))
                 state_path.with_suffix(".tmp").replace(state_path)
                 (out / "history.json").write_text(json.dumps(history))
                 bar.update(task, advance=1, info=f"train {total / max(count, 1):.4f}  calib {closs:.4f}")
-        gnn.eval()
+        network.eval()
 
-    surrogate = Surrogate(analytic=analytic, gnn=gnn, domain=Domain.from_table(tables["train"]),
-                          q_gnn=np.full(len(TARGETS), np.nan), q_analytic=np.full(len(TARGETS), np.nan))
+    surrogate = Surrogate(analytic=analytic, network=network, domain=Domain.from_table(tables["train"]),
+                          q_network=np.full(len(TARGETS), np.nan), q_analytic=np.full(len(TARGETS), np.nan))
     calib_pred = surrogate.predict_table(tables["calib"])
     inside = ~calib_pred.ood  # in-domain widths from in-domain designs; outside uses the analytic ones
-    surrogate.q_gnn = conformal_q(ys["calib"][inside], calib_pred.value[inside])
+    surrogate.q_network = conformal_q(ys["calib"][inside], calib_pred.value[inside])
     surrogate.q_analytic = conformal_q(ys["calib"], calib_pred.analytic)
     test_pred = surrogate.predict_table(tables["test"])
     report = {
@@ -273,7 +282,7 @@ def train(
     surrogate.save(out, name)
     table = metrics_table(report)
     table.to_csv(out / "metrics.csv")
-    parity_plot(ys["test"], test_pred, out / "parity.png")
+    parity_plot(ys["test"], test_pred, out / "parity.png", _plot_title(surrogate.meta))
     say(table.to_string(float_format=lambda v: f"{v:.3f}"))
     return out
 
@@ -311,14 +320,16 @@ def metrics_table(report: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("target")
 
 
-def evaluate(df: pd.DataFrame, model_dir: str | Path | None = None, *, split: str = "test", name: str = DEFAULT_NAME,
+def evaluate(df: pd.DataFrame, model_dir: str | Path | None = None, *, split: str = "test", name: str | None = None,
              plot: str | Path | None = None) -> pd.DataFrame:
     """Per-target metrics of a trained surrogate on ``df``'s held-out split (recomputed from the
     seed stored with the weights; ``split='all'`` uses every row). Columns: n, SMAPE (%), R2,
     relative error median/p75/p90 (|p - y| / max(y, 1)), coverage of the 90% interval, and the
-    analytic model's SMAPE for comparison. ``plot``: write a parity plot PNG there."""
-    surrogate = Surrogate.load(model_dir, name)
+    analytic model's SMAPE for comparison. ``plot``: write a parity plot PNG there. ``name``:
+    which weights in ``model_dir`` (default: the shipped name for the data's kind)."""
     specs, rows = featurize(df)
+    surrogate = Surrogate.load(model_dir, name or default_weights(bool(specs) and
+                                                                  all(spec.pipeline_stages > 0 for spec in specs)))
     sub = df.iloc[rows]
     if split != "all":
         seed = int(surrogate.meta.get("training", {}).get("seed", 0))
@@ -326,7 +337,7 @@ def evaluate(df: pd.DataFrame, model_dir: str | Path | None = None, *, split: st
         specs = [specs[i] for i in keep]
         sub = sub.iloc[keep]
     if not specs:
-        raise UserError(f"no dense rows in the '{split}' split to evaluate")
+        raise UserError(f"no featurizable rows in the '{split}' split to evaluate")
     y = labels(sub)
     pred = surrogate.predict_table(tabulate(specs))
     report = {
@@ -335,13 +346,19 @@ def evaluate(df: pd.DataFrame, model_dir: str | Path | None = None, *, split: st
         "analytic": {t: metrics(y[:, j], pred.analytic[:, j]) for j, t in enumerate(TARGETS)},
     }
     if plot is not None:
-        parity_plot(y, pred, Path(plot))
+        parity_plot(y, pred, Path(plot), _plot_title(surrogate.meta, split))
     table = metrics_table(report)
     table.attrs["ood_fraction"] = float(pred.ood.mean())
     return table
 
 
-def parity_plot(y: np.ndarray, pred: Any, path: Path) -> None:
+def _plot_title(meta: dict, split: str = "test") -> str:
+    training = meta.get("training", {})
+    return (f"fpgaml surrogate '{meta.get('name', '?')}' ({meta.get('arch', '?')}), {split} split, held-out "
+            f"architectures; labels: {', '.join(training.get('label_source', ['?']))} ({training.get('data', '?')})")
+
+
+def parity_plot(y: np.ndarray, pred: Any, path: Path, title: str) -> None:
     """Predicted vs. measured per target (log-log), surrogate in colour, analytic model in grey."""
     try:
         import matplotlib
@@ -371,7 +388,7 @@ def parity_plot(y: np.ndarray, pred: Any, path: Path) -> None:
         ax.set_xlabel("measured + 1")
         ax.set_ylabel("predicted + 1")
         ax.legend(loc="upper left", fontsize=8)
-    fig.suptitle("fpgaml surrogate, held-out architectures (wa-hls4ml data, CC-BY-NC-4.0)")
+    fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80)
@@ -385,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train")
     t.add_argument("data", nargs="+")
     t.add_argument("-o", "--out", default="surrogate_run")
-    t.add_argument("--arch", default="gnn", choices=["gnn", "analytic"])
+    t.add_argument("--arch", default="gnn", choices=["gnn", "transformer", "analytic"])
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--epochs", type=int, default=40)
     e = sub.add_parser("eval")

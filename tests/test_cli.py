@@ -111,6 +111,8 @@ def test_predict_gives_six_targets_with_intervals_and_dsp_falls_with_reuse(keras
     for value in jet["estimates"].values():
         assert value["low"] <= value["value"] <= value["high"]
     assert jet["ood"] is True and "latency" in jet["ood_reason"]
+    jet4 = _predict_json("--example", "jet_tagger", "--reuse-factor", "4")
+    assert jet["estimates"]["dsp"]["value"] > jet4["estimates"]["dsp"]["value"] > 0
     rf1 = _predict_json(str(keras_files["mlp"]), "--reuse-factor", "1")["estimates"]
     rf4 = _predict_json(str(keras_files["mlp"]), "--reuse-factor", "4")["estimates"]
     assert rf1["dsp"]["value"] > rf4["dsp"]["value"] > 0

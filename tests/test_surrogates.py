@@ -140,8 +140,13 @@ def test_analytic_dsp_falls_with_reuse_factor(jet_tagger):
         dsp.append(model.predict(tabulate([spec]))[0, A.TARGETS.index("dsp")])
     assert all(a > b for a, b in zip(dsp, dsp[1:])), dsp
     assert 3500 < dsp[0] < 4300 and 900 < dsp[2] < 1200, dsp
-    # the HGQ2 example: 7-bit weights x <=10-bit inputs are LUT multipliers (16x4 never used a DSP in the data)
-    hgq = design_spec(jet_tagger, part="xcu250", strategy="latency", reuse_factor=1)
+    # the examples: at ap_fixed<16,6> the products reach DSPs and their count falls with RF; with
+    # HGQ2's narrow quantizers (7-bit weights x <=10-bit inputs) they are LUT multipliers (16x4
+    # never used a DSP in the data)
+    example = [model.predict(tabulate([design_spec(jet_tagger, part="xcu250", strategy="latency", reuse_factor=rf)]))
+               [0, A.TARGETS.index("dsp")] for rf in (1, 4)]
+    assert 1000 < example[0] < 4300 and example[1] < 0.6 * example[0], example
+    hgq = design_spec(fpgaml.example("jet_tagger_hgq"), part="xcu250", strategy="latency", reuse_factor=1)
     assert model.predict(tabulate([hgq]))[0, A.TARGETS.index("dsp")] < 50
 
 
@@ -151,7 +156,7 @@ def test_shipped_weights_load_safely():
     size = sum((WEIGHTS_DIR / f"{DEFAULT_NAME}{s}").stat().st_size for s in (".pt", ".json"))
     assert size < 3_000_000
     surrogate = load_surrogate()
-    assert surrogate.gnn is not None and "wa-hls4ml" in surrogate.meta["citation"]
+    assert surrogate.network is not None and "wa-hls4ml" in surrogate.meta["citation"]
 
 
 @needs_data

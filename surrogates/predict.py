@@ -24,6 +24,7 @@ from ..compiler.errors import UserError
 from ..compiler.options import BuildOptions
 from .analytic import TARGETS
 from .features import (
+    RTL_STRATEGY,
     DesignSpec,
     from_model_graph,
     from_row,
@@ -246,9 +247,10 @@ def _retime(spec: DesignSpec, reuse_factor: int | None, part: str | None, clock:
 def _estimate(pred: Any, g: int, spec: DesignSpec) -> Estimate:
     targets = {t: TargetEstimate(float(pred.value[g, j]), float(pred.low[g, j]), float(pred.high[g, j]),
                                  bool(pred.calibrated[j] and not pred.ood[g])) for j, t in enumerate(TARGETS)}
-    config = {"name": spec.name, "part": spec.part, "strategy": spec.strategy, "io_type": spec.io_type,
+    strategy = f"{RTL_STRATEGY} (open RTL flow, {spec.pipeline_stages} stages)" if spec.pipeline_stages else spec.strategy
+    config = {"name": spec.name, "part": spec.part, "strategy": strategy, "io_type": spec.io_type,
               "reuse_factor": spec.requested_reuse_factor, "clock_period": spec.clock_period,
-              "pipeline_style": spec.pipeline_style,
+              "pipeline_style": spec.pipeline_style, "pipeline_stages": spec.pipeline_stages,
               "layer_reuse_factors": {layer.name: layer.reuse_factor for layer in spec.compute_layers()}}
     return Estimate(**targets, ood=bool(pred.ood[g]), reason="; ".join(pred.reasons[g]),
                     source=str(pred.source[g]),

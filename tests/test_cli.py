@@ -113,6 +113,12 @@ def test_predict_gives_six_targets_with_intervals_and_dsp_falls_with_reuse(keras
     assert jet["ood"] is True and "latency" in jet["ood_reason"]
     jet4 = _predict_json("--example", "jet_tagger", "--reuse-factor", "4")
     assert jet["estimates"]["dsp"]["value"] > jet4["estimates"]["dsp"]["value"] > 0
+    # the open RTL flow's circuit: the open-flow weights; latency is the stage count + 1
+    rtl = _predict_json("--example", "tiny_mlp", "--pipeline-stages", "3")
+    assert "open RTL flow, 3 stages" in rtl["config"]["strategy"] and rtl["estimates"]["dsp"]["value"] == 0
+    assert rtl["estimates"]["latency_cycles"]["value"] == 4 and rtl["estimates"]["ii"]["value"] == 1
+    proc = run_cli("predict", "--example", "tiny_mlp", "--pipeline-stages", "3", "--reuse-factor", "4")
+    assert proc.returncode == 2 and "fully parallel" in proc.stderr
     rf1 = _predict_json(str(keras_files["mlp"]), "--reuse-factor", "1")["estimates"]
     rf4 = _predict_json(str(keras_files["mlp"]), "--reuse-factor", "4")["estimates"]
     assert rf1["dsp"]["value"] > rf4["dsp"]["value"] > 0

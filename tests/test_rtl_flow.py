@@ -161,6 +161,12 @@ def test_cli_build_sim_synth_keeps_every_section(tmp_path: Path) -> None:
     assert report["rtl_sim"]["n_vectors"] == 200 and report["rtl_sim"]["mismatches"] == 0
     assert report["open_synthesis"]["lut"] > 0 and report["open_synthesis"]["latency_cycles"] == 3
     assert report["open_synthesis"]["family"] == "xcup"
+    # the build's estimate is the open-flow surrogate's, for this very circuit
+    estimate = report["estimate"]
+    assert "open RTL flow, 2 stages" in estimate["config"]["strategy"], estimate
+    lut, latency = estimate["estimates"]["lut"], estimate["estimates"]["latency_cycles"]
+    assert latency["value"] == report["open_synthesis"]["latency_cycles"]
+    assert lut["low"] <= report["open_synthesis"]["lut"] <= lut["high"]
     markdown = (out / "report.md").read_text()
     assert "**bit-exact**" in markdown and "Open synthesis" in markdown
     proc = run_cli("sim", tmp_path / "nowhere")

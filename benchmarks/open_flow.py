@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/open_flow.py [--vectors 1000] [--pipeline-stages 2] [--out DIR]
 
 Runs emit (da4ml) -> sim build (Verilator via cocotb) -> sim run -> Yosys synth_xilinx for
-a tiny 8-8-4 HGQ2 MLP and for the jet_tagger example (16-64-32-32-5), then prints one table.
+a tiny 8-8-4 HGQ2 MLP and for the jet_tagger_hgq example (16-64-32-32-5, HGQ2 narrow widths), then prints one table.
 Steps run one after another (one heavy tool at a time), so the numbers are per-step costs
 on this machine. The Keras/TensorFlow import is timed separately: it is paid once per process.
 """
@@ -89,7 +89,8 @@ def main() -> None:
     stages = args.pipeline_stages or None
     rows = [
         run_one("tiny 8-8-4", fpgaml.example("tiny_mlp"), args.out / "tiny", args.vectors, stages, args.part),
-        run_one("jet_tagger", fpgaml.example("jet_tagger"), args.out / "jet_tagger", args.vectors, stages, args.part),
+        run_one("jet_tagger_hgq", fpgaml.example("jet_tagger_hgq"), args.out / "jet_tagger_hgq", args.vectors, stages,
+                args.part),
     ]
     print(f"python + TensorFlow/Keras import: {import_s:.1f} s (once per process)")
     print(table(rows))

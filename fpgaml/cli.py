@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .cli_common import model_source
 from .compiler.errors import UserError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False, help="Quantized neural networks to Xilinx FPGAs.")
@@ -77,9 +78,7 @@ def build(
     """Convert a model to an hls4ml HLS project and check it bit for bit by C-simulation."""
     import fpgaml as api
 
-    if (model is None) == (example is None):
-        raise UserError("give exactly one of MODEL or --example NAME")
-    source = api.example(example) if example is not None else model
+    source = model_source(model, example)
     with console.status("starting") as status:
         result = api.build(
             source, output, force=force, inputs=inputs, input_shape=_shape(input_shape), weights=weights,
@@ -203,10 +202,8 @@ def predict(
 
     import fpgaml as api
 
-    if (model is None) == (example is None):
-        raise UserError("give exactly one of MODEL or --example NAME")
     estimate = api.predict(
-        api.example(example) if example is not None else model, part=part, backend=backend, precision=precision,
+        model_source(model, example), part=part, backend=backend, precision=precision,
         reuse_factor=reuse_factor, strategy=strategy, io_type=io, clock_period=clock_period,
         input_shape=_shape(input_shape), pipeline_stages=pipeline_stages, model_dir=model_dir,
     )

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from .cli_common import check_model_or_example, model_source
 from .compiler.errors import UserError
 
 OUTPUTS = ("explore.csv", "pareto.png", "validate.csv", "validate")
@@ -131,16 +132,14 @@ def explore_command(
     """Sweep reuse factor x precision x strategy with the surrogate; write explore.csv and pareto.png."""
     from rich.console import Console
 
-    if (model is None) == (example is None):
-        raise UserError("give exactly one of MODEL or --example NAME")
+    check_model_or_example(model, example)  # before --out is touched; the example loads later
     if validate_k < 0:
         raise UserError(f"invalid --validate {validate_k}; expected a number of configurations >= 0")
     rfs, strategies, precisions = parse_reuse_factors(reuse_factor), parse_strategies(strategy), parse_precisions(precision)
-    import fpgaml as api
     from .compiler.explore import explore, validate, write_pareto_png
 
     _prepare_out(out, force)  # checked before the (slower) model load and sweep
-    source = api.example(example) if example is not None else model
+    source = model_source(model, example)
     status = Console(stderr=True)
     with status.status(f"pricing {len(rfs) * len(strategies) * len(precisions)} configurations"):
         df = explore(source, reuse_factor=rfs, precision=precisions, strategy=strategies, part=part, io_type=io,

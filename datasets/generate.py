@@ -33,10 +33,11 @@ from typing import Any
 
 from ..compiler.errors import ToolMissing, UserError
 from .design import LABELS
+from .sources import GENERATOR_FAILURES
 from .space import SPACES, DesignSpec, sample_design
 
 RECORDS = "records.jsonl"
-FAILED = "failed.jsonl"
+FAILED = GENERATOR_FAILURES
 LOCK = ".lock"
 WORK_DIR = ".work"  # hidden: load(DIR) skips it; per-design scratch, removed after each design
 DEFAULT_TIMEOUT_S = 900.0

@@ -53,6 +53,11 @@ def resolve_paths(spec: str | Path | list | tuple) -> list[Path]:
     return list(dict.fromkeys(files))  # a file named twice (a glob and its folder) loads once
 
 
+#: ``dataset generate``'s log of failed designs: beside the records, but not records itself, so
+#: a directory of generated data loads without it (naming the file still reads it).
+GENERATOR_FAILURES = "failed.jsonl"
+
+
 def _resolve_one(item: str | Path) -> list[Path]:
     path = Path(item).expanduser()
     if path.is_file():
@@ -62,7 +67,7 @@ def _resolve_one(item: str | Path) -> list[Path]:
     if path.is_dir():
         found = sorted(
             p for p in path.rglob("*")
-            if p.is_file() and data_kind(p) is not None
+            if p.is_file() and data_kind(p) is not None and p.name != GENERATOR_FAILURES
             and not any(part.startswith(".") for part in p.relative_to(path).parts)  # .ipynb_checkpoints, ...
         )
         if not found:

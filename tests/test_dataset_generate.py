@@ -59,12 +59,17 @@ def test_torn_last_line_is_cut_and_its_design_redone(tmp_path: Path) -> None:
 @needs_yosys
 def test_open_labels_load_back(tmp_path: Path) -> None:
     from fpgaml.datasets import load
+    from fpgaml.surrogates.features import from_row
 
     summary = generate(4, tmp_path, space="tiny", seed=11, progress=False)
     assert (summary.ok, summary.failed) == (4, 0), summary.errors
-    df = load(tmp_path / RECORDS)
+    df = load(tmp_path)  # the run's directory: records.jsonl, not the (empty) failed.jsonl
     assert len(df) == 4 and df.attrs["n_malformed"] == 0
     assert (df["label_source"] == "yosys").all()
+    # every record carries the design graph the surrogates featurize, with its da4ml stages
+    specs = [from_row(row) for row in df.to_dict("records")]
+    assert all(spec.pipeline_stages >= 1 and spec.strategy == "other" for spec in specs)
+    assert all(layer.n_nonzero > 0 for spec in specs for layer in spec.layers if layer.has_weights)
     assert (df["lut"] > 0).all() and (df["cycles_min"] >= 2).all()
     assert sorted(df["record_id"]) == sorted(design_id("tiny", 11, i) for i in range(4))
     assert df["layer_widths"].notna().all() and (df["strategy"] == "distributed_arithmetic").all()

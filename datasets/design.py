@@ -23,7 +23,6 @@ from .space import DesignSpec, build_model
 LABELS = ("open", "vivado")
 #: Strategy and reuse factor the record states for open labels: da4ml builds the fully
 #: parallel distributed-arithmetic circuit whatever hls4ml's settings say.
-OPEN_FLOW_STRATEGY = RTL_STRATEGY
 
 
 def prepare_worker() -> None:

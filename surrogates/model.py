@@ -199,9 +199,11 @@ def _single_thread(torch: Any) -> Iterator[None]:
             torch.set_num_threads(previous)
 
 
-def default_weights(rtl: bool) -> str:
-    """The shipped weights for HLS designs, or for the open flow's RTL circuits."""
-    return RTL_NAME if rtl else DEFAULT_NAME
+def default_weights(pipeline_stages: Any) -> str:
+    """The shipped weights for a batch of designs given their RTL pipeline stages: the open
+    flow's when every design is an RTL circuit (stages > 0), else the HLS ones."""
+    stages = np.asarray(pipeline_stages, dtype=np.float64)
+    return RTL_NAME if stages.size and bool((stages > 0).all()) else DEFAULT_NAME
 
 
 _CACHE: dict[tuple[str, str], Surrogate] = {}

@@ -283,7 +283,7 @@ def predict(
     spec = design_spec(model_or_graph, part=part, reuse_factor=reuse_factor, precision=precision, strategy=strategy,
                        io_type=io_type, clock_period=clock_period, backend=backend, input_shape=input_shape,
                        pipeline_stages=pipeline_stages)
-    surrogate = load_surrogate(model_dir, default_weights(spec.pipeline_stages > 0))
+    surrogate = load_surrogate(model_dir, default_weights([spec.pipeline_stages]))
     pred = surrogate.predict_table(tabulate([spec]), [[layer.name for layer in spec.layers]])
     return _estimate(pred, 0, spec)
 
@@ -323,7 +323,7 @@ def predict_many(configs_or_dataframe: pd.DataFrame | Iterable[Any], *, model_di
     reasons = [failed.get(i, "") for i in range(n)]
     if table.n_graphs:
         # All RTL circuits: the open-flow weights; otherwise the HLS ones (which flag RTL rows as OOD).
-        surrogate = load_surrogate(model_dir, default_weights(bool((table.glob["stages"] > 0).all())))
+        surrogate = load_surrogate(model_dir, default_weights(table.glob["stages"]))
         pred = surrogate.predict_table(table)
         for j, t in enumerate(TARGETS):
             out[t][where] = pred.value[:, j]

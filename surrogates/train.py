@@ -170,7 +170,7 @@ def train(
     if len(specs) < 100:
         raise UserError(f"only {len(specs)} featurizable rows (dense width rows, or records with a design graph); "
                         "need at least 100 to train")
-    name = name or default_weights(all(spec.pipeline_stages > 0 for spec in specs))
+    name = name or default_weights([spec.pipeline_stages for spec in specs])
     sub = df.iloc[rows]
     y = labels(sub)
     split = split_of(_architectures(sub), seed)
@@ -328,8 +328,7 @@ def evaluate(df: pd.DataFrame, model_dir: str | Path | None = None, *, split: st
     analytic model's SMAPE for comparison. ``plot``: write a parity plot PNG there. ``name``:
     which weights in ``model_dir`` (default: the shipped name for the data's kind)."""
     specs, rows = featurize(df)
-    surrogate = Surrogate.load(model_dir, name or default_weights(bool(specs) and
-                                                                  all(spec.pipeline_stages > 0 for spec in specs)))
+    surrogate = Surrogate.load(model_dir, name or default_weights([spec.pipeline_stages for spec in specs]))
     sub = df.iloc[rows]
     if split != "all":
         seed = int(surrogate.meta.get("training", {}).get("seed", 0))

@@ -307,6 +307,9 @@ class _progress:
                 TextColumn("{task.fields[rate]}"), TextColumn("{task.fields[status]}"),
                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                 console=Console(stderr=True), transient=False,
+                # Designs take seconds to minutes each; rich's default 30 s speed window made
+                # the ETA swing by hours between bursts, so estimate from the last hour.
+                speed_estimate_period=3600,
             )
             self._bar.start()
             self._task = self._bar.add_task("designs", total=self.total, rate="", status="")

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+from fpgaml.surrogates.train import metrics
 
 
 def main(directory: str) -> None:
@@ -18,9 +19,13 @@ def main(directory: str) -> None:
     failed = (path / "failed.jsonl").read_text().splitlines() if (path / "failed.jsonl").exists() else []
     df = pd.DataFrame({
         "kind": [r["design"]["kind"] for r in records],
+        "name": [r["design"]["name"] for r in records],
         "index": [r["design"]["index"] for r in records],
         "weight_bits": [r["design"]["weight_bits"] for r in records],
-        "stages": [r["rtl"]["pipeline_stages"] for r in records],
+        "stages": [r["design"]["pipeline_stages"] for r in records],
+        "built_stages": [r["rtl"]["pipeline_stages"] for r in records],
+        "da4ml_lut": [r["rtl"]["da4ml"]["lut_estimate"] for r in records],
+        "da4ml_ff": [r["rtl"]["da4ml"]["ff_estimate"] for r in records],
         "LUT (Yosys)": [r["resource_report"]["lut"] for r in records],
         "FF": [r["resource_report"]["ff"] for r in records],
         "DSP": [r["resource_report"]["dsp"] for r in records],
@@ -38,11 +43,16 @@ def main(directory: str) -> None:
         v = df[col]
         print(f"| {col} | {v.min():,.0f} | {v.median():,.0f} | {v.max():,.0f} |")
     print("\nweight bits:", (df.weight_bits.value_counts(normalize=True).sort_index() * 100).round(0).to_dict())
-    print("pipeline stages:", df.stages.value_counts().sort_index().to_dict())
+    print("pipeline stages asked for:", df.stages.value_counts().sort_index().to_dict(),
+          "; built with fewer:", df.name[df.built_stages != df.stages].tolist())
+    print("da4ml's own estimate vs Yosys, SMAPE %:",
+          {k: round(metrics(df[col].to_numpy(float), df[f"da4ml_{k}"].to_numpy(float))["smape"], 1)
+           for k, col in (("lut", "LUT (Yosys)"), ("ff", "FF"))})
     print("\n| kind | n | mean | median | p90 | max |\n|---|---|---|---|---|---|")
     for kind, g in df.groupby("kind"):
         t = g.total_s
-        print(f"| {kind} | {len(g)} | {t.mean():.0f} s | {t.median():.0f} s | {t.quantile(0.9):.0f} s | {t.max():.0f} s |")
+        cells = [f"{v:.0f} s" for v in (t.mean(), t.median(), t.quantile(0.9), t.max())]
+        print(f"| {kind} | {len(g)} | {' | '.join(cells)} |")
     print(f"\nYosys share of design time: {df.synth_s.sum() / df.total_s.sum():.0%}")
 
 

@@ -471,9 +471,7 @@ def from_row(row: Mapping[str, Any]) -> DesignSpec:
     """
     graph = _get(row, "design_graph")
     if graph is not None:
-        stages = _get(row, "rtl_pipeline_stages")
-        spec = design_graph(graph)
-        return replace(spec, pipeline_stages=int(stages)) if stages is not None else spec
+        return design_graph(graph)
     widths_text = _get(row, "layer_widths", "model_string")
     subset = str(_get(row, "subset") or "")
     if not is_architecture(widths_text) or subset in ("conv1d", "conv2d"):
@@ -634,10 +632,9 @@ def tabulate_rows(df: Any) -> tuple[NodeTable, np.ndarray, dict[int, str]]:
     if not stored.any():
         return _tabulate_width_rows(df)
     specs, kept, failures = [], [], {}
-    rows = df.iloc[np.flatnonzero(stored)][[c for c in ("design_graph", "rtl_pipeline_stages") if c in df]]
-    for i, row in zip(np.flatnonzero(stored), rows.to_dict("records")):
+    for i in np.flatnonzero(stored):
         try:
-            specs.append(from_row(row))
+            specs.append(design_graph(graphs.iloc[i]))
             kept.append(int(i))
         except UserError as err:
             failures[int(i)] = f"row {i}: {err}"

@@ -51,9 +51,11 @@ def test_train_reload_predict_and_resume(records, tmp_path, arch):
     assert inside.mean() > 0.5, [r for r in pred.reasons if r][:3]
     assert set(pred.source[inside]) == {arch}
     assert np.isfinite(pred.value).all() and (pred.low <= pred.value).all() and (pred.value <= pred.high).all()
-    # da4ml circuits: latency is the stage count + 1, exactly
-    lat = pred.analytic[:, 4]
-    assert np.array_equal(lat, records.cycles_max.to_numpy()[where])
+    # da4ml circuits: latency is the stage count asked for + 1, exactly, except where da4ml
+    # built fewer stages (a circuit too shallow to cut; one record in the first 465)
+    lat, built = pred.analytic[:, 4], records.cycles_max.to_numpy()[where]
+    same = lat == built
+    assert same.mean() > 0.99 and (lat[~same] > built[~same]).all()
 
     history = json.loads((out / "history.json").read_text())
     again = train(records, arch=arch, out_dir=tmp_path, epochs=2, hidden=16, layers=1, progress=False)

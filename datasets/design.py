@@ -21,8 +21,6 @@ from ..surrogates.features import RTL_STRATEGY, from_model_graph
 from .space import DesignSpec, build_model
 
 LABELS = ("open", "vivado")
-#: Strategy and reuse factor the record states for open labels: da4ml builds the fully
-#: parallel distributed-arithmetic circuit whatever hls4ml's settings say.
 
 
 def prepare_worker() -> None:

@@ -52,7 +52,7 @@ def test_train_reload_predict_and_resume(records, tmp_path, arch):
     assert set(pred.source[inside]) == {arch}
     assert np.isfinite(pred.value).all() and (pred.low <= pred.value).all() and (pred.value <= pred.high).all()
     # da4ml circuits: latency is the stage count asked for + 1, exactly, except where da4ml
-    # built fewer stages (a circuit too shallow to cut; one record in the first 465)
+    # built fewer stages (a circuit too shallow to cut; one record of the 1,000)
     lat, built = pred.analytic[:, 4], records.cycles_max.to_numpy()[where]
     same = lat == built
     assert same.mean() > 0.99 and (lat[~same] > built[~same]).all()

@@ -46,8 +46,8 @@ def main(directory: str) -> int:
                 record["design_graph"] = _jsonable(features.to_dict())
                 added += 1
             elif "pipeline_stages" not in record["design_graph"]:
-                stages = record["design"]["pipeline_stages"]
-                record["design_graph"] = _jsonable(design_graph(record["design_graph"]).as_rtl_circuit(stages).to_dict())
+                circuit = design_graph(record["design_graph"]).as_rtl_circuit(record["design"]["pipeline_stages"])
+                record["design_graph"] = _jsonable(circuit.to_dict())
                 staged += 1
             out.append(json.dumps(record))
     tmp_path = path.with_suffix(".jsonl.tmp")
